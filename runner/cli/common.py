@@ -1,0 +1,86 @@
+"""What every command shares: project options, error mapping, output streams."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import typer
+
+from runner.errors import ExitCode, RunnerError
+
+if TYPE_CHECKING:
+    from runner.runflow import ProjectRequest
+
+T = TypeVar("T")
+
+CONFIG = typer.Option(None, "-c", "--config", help="Config file (default: .circleci/config.yml).")
+PROJECT_DIR = typer.Option(
+    None, "-C", "--project-dir", help="Project directory (default: the git top level)."
+)
+BRANCH = typer.Option(None, "--branch", help="Pretend the commit is on this branch.")
+TAG = typer.Option(None, "--tag", help="Pretend the commit carries this tag.")
+PARAM = typer.Option([], "--param", help="Pipeline parameter KEY=VALUE (2.1 configs; repeatable).")
+ORB_DIR = typer.Option(
+    None, "--orb-dir", help="Vendored orbs (default: .circleci/orbs in the project)."
+)
+STATE_DIR = typer.Option(
+    None,
+    "--state-dir",
+    envvar="RUNNER_STATE_DIR",
+    help="Where runs, logs and caches live (default: ~/.local/state/runner/<project>).",
+)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Turn runner errors into a message on stderr and their exit code; never a traceback."""
+    try:
+        yield
+    except RunnerError as exc:
+        typer.echo(exc.render(), err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def call(fn: Callable[[], T]) -> T:
+    with errors_to_exit():
+        return fn()
+
+
+def project_request(
+    config: Path | None,
+    project_dir: Path | None,
+    branch: str | None = None,
+    tag: str | None = None,
+    params: list[str] | None = None,
+    orb_dir: Path | None = None,
+    state_dir: Path | None = None,
+) -> ProjectRequest:
+    from runner.runflow import ProjectRequest
+
+    return ProjectRequest(
+        config=config,
+        project_dir=project_dir,
+        branch=branch,
+        tag=tag,
+        params=tuple(params or ()),
+        orb_dir=orb_dir,
+        state_dir=state_dir,
+    )
+
+
+def color_choice(flag: bool | None) -> bool | None:
+    """--color/--no-color, else decide from stdout (a terminal) and NO_COLOR."""
+    import os
+
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    return None if sys.stdout.isatty() else False

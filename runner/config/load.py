@@ -1,0 +1,108 @@
+"""File -> Config: parse safely, expand 2.1, validate into the frozen model.
+
+Every problem found is reported at once, each with ``file:line:col`` and its key path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.config import model as m
+from runner.config.jobs import read_jobs
+from runner.config.reader import Reader
+from runner.config.workflows import read_workflows
+from runner.config.yaml import MDict, load_file
+from runner.errors import ConfigError, ConfigProblem, Mark, did_you_mean
+
+VERSIONS = ("2", "2.0", "2.1")
+TOP_KEYS = ("version", "jobs", "workflows", "orbs", "commands", "executors", "parameters", "setup")
+ONLY_21 = ("orbs", "commands", "executors", "parameters", "setup")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadOptions:
+    """What 2.1 processing needs from outside the file."""
+
+    pipeline_parameters: Mapping[str, str] = field(default_factory=dict)  # --param KEY=VALUE
+    pipeline_values: Mapping[str, Any] = field(default_factory=dict)  # pipeline.git.branch, ...
+    orb_dir: Path | None = None
+
+
+def read_version(root: MDict, file: str) -> str:
+    if "version" not in root:
+        raise ConfigError.single(
+            root.mark, "", "missing required key 'version'", "add 'version: 2.1'"
+        )
+    text = root.text("version") or ""
+    if text not in VERSIONS:
+        raise ConfigError.single(
+            root.mark_of("version"),
+            "version",
+            f"unsupported config version '{text}'",
+            "runner reads versions 2, 2.0 and 2.1",
+        )
+    return text
+
+
+def parse_root(path: Path, display: str) -> MDict:
+    root = load_file(str(path), display)
+    if not isinstance(root, MDict):
+        raise ConfigError.single(Mark(display, 1, 1), "", "the config must be a map of keys")
+    return root
+
+
+def processed_tree(
+    path: Path, display: str, options: LoadOptions | None = None
+) -> tuple[MDict, str]:
+    """The file's tree after 2.1 processing (version 2 shaped), and the config's version."""
+    root = parse_root(path, display)
+    version = read_version(root, display)
+    _check_top_keys(root, version, display)
+    if version == "2.1":
+        from runner.config.expand import expand_config
+
+        root = expand_config(root, file=display, options=options or LoadOptions())
+    return root, version
+
+
+def load_config(path: Path, display: str, options: LoadOptions | None = None) -> m.Config:
+    root, version = processed_tree(path, display, options)
+    return build_config(root, version, display)
+
+
+def build_config(root: MDict, version: str, display: str) -> m.Config:
+    """Validate a processed (version 2 shaped) tree into the model."""
+    r = Reader(display)
+    jobs = read_jobs(r, root)
+    workflows = read_workflows(r, root, jobs, version=version)
+    r.raise_if_any()
+    return m.Config(
+        version=version,
+        jobs=m.frozen_map(jobs),
+        workflows=m.frozen_map(workflows),
+        file=display,
+    )
+
+
+def _check_top_keys(root: MDict, version: str, file: str) -> None:
+    problems: list[ConfigProblem] = []
+    for key in root:
+        if key in ONLY_21 and version != "2.1":
+            problems.append(
+                ConfigProblem(root.key_mark_of(key), key, f"'{key}' needs 'version: 2.1'")
+            )
+        elif key not in TOP_KEYS:
+            # Unknown top-level keys are CircleCI's usual home for YAML anchors
+            # (``defaults:``, ``references:``); only a near miss of a real key is an error.
+            hint = did_you_mean(key, TOP_KEYS)
+            if hint:
+                problems.append(
+                    ConfigProblem(
+                        root.key_mark_of(key), key, f"unknown top-level key '{key}'", hint
+                    )
+                )
+    if problems:
+        raise ConfigError(problems)

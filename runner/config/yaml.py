@@ -1,0 +1,422 @@
+"""Safe YAML for config files: every node keeps its place, and nothing surprises.
+
+The tree is built from the parser's event stream (never from a ``Loader``), which lets us:
+
+- keep the line and column of every key and value, so every error names ``file:line:col``;
+- refuse duplicate keys, naming both places (CircleCI fails builds on them too);
+- bound alias expansion ("billion laughs") and nesting depth without recursion;
+- refuse every tag but the core ones, so no Python object can be constructed;
+- resolve plain scalars with the YAML 1.2 core schema: ``on``/``no``/``yes`` stay strings and
+  ``3.10``/``0755`` keep their written text (see :func:`MDict.text`), so CircleCI fields that are
+  strings arrive as written. Boolean fields accept the YAML 1.1 words where CircleCI documents
+  them (``runner.config.values.as_bool``).
+
+Containers are :class:`MDict` and :class:`MList`, plain ``dict``/``list`` subclasses carrying marks.
+Aliases share one object: consumers must treat the tree as read-only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from runner.errors import ConfigError, ConfigProblem, Mark
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000  # after alias expansion
+
+_CORE_TAG = "tag:yaml.org,2002:"
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_INT_OCT = re.compile(r"0o[0-7]+\Z")
+_INT_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUES = frozenset({"true", "True", "TRUE"})
+_FALSES = frozenset({"false", "False", "FALSE"})
+
+
+class MDict(dict[str, Any]):
+    """A mapping from the file, with the place of itself, of each key and of each value."""
+
+    __slots__ = ("key_marks", "mark", "raw", "value_marks")
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__()
+        self.mark = mark
+        self.key_marks: dict[str, Mark] = {}
+        self.value_marks: dict[str, Mark] = {}
+        self.raw: dict[str, str] = {}  # written text of plain scalars that did not resolve to str
+
+    def set(self, key: str, value: Any, key_mark: Mark, value_mark: Mark, raw: str | None) -> None:
+        self[key] = value
+        self.key_marks[key] = key_mark
+        self.value_marks[key] = value_mark
+        if raw is not None:
+            self.raw[key] = raw
+        else:
+            self.raw.pop(key, None)
+
+    def mark_of(self, key: str) -> Mark:
+        """Where the value of ``key`` starts (the mapping itself when the key is absent)."""
+        return self.value_marks.get(key, self.mark)
+
+    def key_mark_of(self, key: str) -> Mark:
+        return self.key_marks.get(key, self.mark)
+
+    def text(self, key: str) -> str | None:
+        """The value of ``key`` as a string, as written when it was a plain number or bool."""
+        value = self.get(key)
+        if value is None and key not in self.raw:
+            return None
+        if isinstance(value, str):
+            return value
+        return self.raw.get(key, _scalar_text(value))
+
+
+class MList(list[Any]):
+    """A sequence from the file, with the place of itself and of each item."""
+
+    __slots__ = ("item_marks", "mark", "raw")
+
+    def __init__(self, mark: Mark) -> None:
+        super().__init__()
+        self.mark = mark
+        self.item_marks: list[Mark] = []
+        self.raw: dict[int, str] = {}
+
+    def add(self, value: Any, mark: Mark, raw: str | None) -> None:
+        if raw is not None:
+            self.raw[len(self)] = raw
+        self.append(value)
+        self.item_marks.append(mark)
+
+    def mark_of(self, index: int) -> Mark:
+        return self.item_marks[index] if 0 <= index < len(self.item_marks) else self.mark
+
+    def text(self, index: int) -> str | None:
+        value = self[index]
+        if isinstance(value, str):
+            return value
+        if value is None and index not in self.raw:
+            return None
+        return self.raw.get(index, _scalar_text(value))
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass
+class _Frame:
+    mark: Mark
+    anchor: str | None
+    container: MDict | MList
+    weight: int = 1
+    # mapping state
+    pending: tuple[Any, Mark, str | None] | None = None
+    merges: list[tuple[Any, Mark]] = field(default_factory=list)
+
+
+@dataclass
+class _Builder:
+    file: str
+    anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    stack: list[_Frame] = field(default_factory=list)
+    nodes: int = 0
+    root: Any = None
+    root_set: bool = False
+
+    def mark(self, event: yaml.Event) -> Mark:
+        m = event.start_mark
+        if m is None:
+            return Mark(self.file, 1, 1)
+        return Mark(self.file, m.line + 1, m.column + 1)
+
+    def fail(self, mark: Mark, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError([ConfigProblem(mark, self.path(), message, hint)])
+
+    def path(self) -> str:
+        parts: list[str] = []
+        for frame in self.stack:
+            c = frame.container
+            if isinstance(c, MDict):
+                if frame.pending is not None:
+                    parts.append(("." if parts else "") + str(frame.pending[0]))
+            else:
+                parts.append(f"[{len(c)}]")
+        if len(parts) > 12:  # a path through thousands of levels helps nobody
+            parts = [*parts[:4], f"...({len(parts) - 6} more)...", *parts[-2:]]
+        return "".join(parts)
+
+    def count(self, weight: int, mark: Mark) -> None:
+        self.nodes += weight
+        if self.nodes > MAX_NODES:
+            raise self.fail(
+                mark,
+                f"the document expands to more than {MAX_NODES:,} nodes through aliases",
+                "an alias bomb? use fewer nested aliases",
+            )
+
+    def push(self, event: yaml.CollectionStartEvent, container: MDict | MList) -> None:
+        mark = self.mark(event)
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.fail(mark, f"nesting deeper than {MAX_DEPTH} levels")
+        self.count(1, mark)
+        self.stack.append(_Frame(mark, event.anchor, container))
+
+    def deliver(self, value: Any, mark: Mark, raw: str | None, weight: int) -> None:
+        if not self.stack:
+            self.root, self.root_set = value, True
+            return
+        top = self.stack[-1]
+        top.weight += weight
+        c = top.container
+        if isinstance(c, MList):
+            c.add(value, mark, raw)
+            return
+        assert isinstance(c, MDict)
+        if top.pending is None:
+            top.pending = (value, mark, raw)
+            return
+        key, key_mark, key_raw = top.pending
+        top.pending = None
+        if key == "<<" and key_raw is None:
+            top.merges.append((value, mark))
+            return
+        name = self.key_name(key, key_mark, key_raw)
+        if name in c:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        key_mark,
+                        self.path() + ("." if self.path() else "") + name,
+                        f"duplicate key '{name}' (first at line {c.key_mark_of(name).line}"
+                        f", column {c.key_mark_of(name).col})",
+                    )
+                ]
+            )
+        c.set(name, value, key_mark, mark, raw)
+
+    def key_name(self, key: Any, mark: Mark, raw: str | None) -> str:
+        if isinstance(key, str):
+            return key
+        if isinstance(key, MDict | MList):
+            raise self.fail(mark, "a mapping key must be a plain string, not a collection")
+        shown = raw if raw is not None else _scalar_text(key)
+        raise self.fail(
+            mark,
+            f"mapping key {shown or 'null'} is a {_type_name(key)}, not a string",
+            f"quote it: '{shown}'",
+        )
+
+    def finish_mapping(self, frame: _Frame) -> MDict:
+        explicit = frame.container
+        assert isinstance(explicit, MDict)
+        if not frame.merges:
+            return explicit
+        # YAML merge keys: explicit keys win, then earlier merged maps win over later ones.
+        merged = MDict(explicit.mark)
+        sources: list[MDict] = []
+        for value, mark in frame.merges:
+            items = value if isinstance(value, MList) else [value]
+            for item in items:
+                if not isinstance(item, MDict):
+                    raise self.fail(mark, "a merge key '<<' takes a mapping or a list of mappings")
+                sources.append(item)
+        for source in sources:
+            for key, value in source.items():
+                if key not in merged:
+                    merged.set(
+                        key,
+                        value,
+                        source.key_mark_of(key),
+                        source.mark_of(key),
+                        source.raw.get(key),
+                    )
+        for key, value in explicit.items():
+            merged.set(
+                key, value, explicit.key_mark_of(key), explicit.mark_of(key), explicit.raw.get(key)
+            )
+        return merged
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "number"
+    if isinstance(value, float):
+        return "number"
+    return type(value).__name__
+
+
+def resolve_plain(text: str) -> Any:
+    """The YAML 1.2 core schema for an untagged plain scalar."""
+    if text in _NULLS:
+        return None
+    if text in _TRUES:
+        return True
+    if text in _FALSES:
+        return False
+    if _INT.match(text):
+        return int(text)
+    if _INT_OCT.match(text):
+        return int(text[2:], 8)
+    if _INT_HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+def _tagged(builder: _Builder, event: yaml.ScalarEvent, mark: Mark) -> Any:
+    tag = event.tag
+    text = event.value
+    if tag in ("!", f"{_CORE_TAG}str"):
+        return text
+    if tag in (f"{_CORE_TAG}int", f"{_CORE_TAG}float", f"{_CORE_TAG}bool", f"{_CORE_TAG}null"):
+        value = resolve_plain(text)
+        kind = tag.rsplit(":", 1)[-1]
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
+            "null": value is None,
+        }[kind]
+        if not ok:
+            raise builder.fail(mark, f"'{text}' is not a valid !!{kind}")
+        return float(value) if kind == "float" else value
+    raise builder.fail(
+        mark, f"unsupported YAML tag {_short_tag(tag or '')}", "only plain YAML is accepted"
+    )
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_CORE_TAG) :] if tag.startswith(_CORE_TAG) else tag
+
+
+def _check_tag(builder: _Builder, event: yaml.Event, mark: Mark, kind: str) -> None:
+    tag = getattr(event, "tag", None)
+    if tag not in (None, "!", f"{_CORE_TAG}{kind}"):
+        raise builder.fail(
+            mark, f"unsupported YAML tag {_short_tag(tag or '')}", "only plain YAML is accepted"
+        )
+
+
+def parse_text(text: str, file: str) -> Any:
+    """Parse one YAML document into MDict/MList/scalars; raise ConfigError on any problem."""
+    builder = _Builder(file)
+    documents = 0
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            _handle(builder, event)
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise builder.fail(builder.mark(event), "only one YAML document is allowed")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file, 1, 1)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise ConfigError([ConfigProblem(where, "", f"invalid YAML: {problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigProblem(Mark(file, 1, 1), "", f"invalid YAML: {exc}")]) from None
+    if not builder.root_set or builder.root is None:
+        raise ConfigError([ConfigProblem(Mark(file, 1, 1), "", "the config file is empty")])
+    return builder.root
+
+
+def _handle(builder: _Builder, event: yaml.Event) -> None:
+    value: Any
+    if isinstance(event, yaml.ScalarEvent):
+        mark = builder.mark(event)
+        builder.count(1, mark)
+        plain, _ = event.implicit
+        raw: str | None = None
+        if event.tag is None and plain:
+            value = resolve_plain(event.value)
+            raw = None if isinstance(value, str) else event.value
+        elif event.tag is None:
+            value = event.value  # quoted: always a string
+        else:
+            value = _tagged(builder, event, mark)
+        if event.anchor:
+            builder.anchors[event.anchor] = (value, 1)
+        builder.deliver(value, mark, raw, 1)
+    elif isinstance(event, yaml.AliasEvent):
+        mark = builder.mark(event)
+        if event.anchor not in builder.anchors:
+            raise builder.fail(mark, f"unknown alias *{event.anchor}")
+        value, weight = builder.anchors[event.anchor]
+        builder.count(weight, mark)
+        builder.deliver(value, mark, None, weight)
+    elif isinstance(event, yaml.MappingStartEvent):
+        _check_tag(builder, event, builder.mark(event), "map")
+        builder.push(event, MDict(builder.mark(event)))
+    elif isinstance(event, yaml.SequenceStartEvent):
+        _check_tag(builder, event, builder.mark(event), "seq")
+        builder.push(event, MList(builder.mark(event)))
+    elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+        frame = builder.stack.pop()
+        value = (
+            builder.finish_mapping(frame) if isinstance(frame.container, MDict) else frame.container
+        )
+        if frame.anchor:
+            builder.anchors[frame.anchor] = (value, frame.weight)
+        builder.deliver(value, frame.mark, None, frame.weight)
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_file(path: str, display: str | None = None) -> Any:
+    """Read and parse a config file, refusing files too large to be a config."""
+    import os
+
+    shown = display or path
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigProblem(None, "", f"cannot read {shown}: {exc.strerror}")]
+        ) from None
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    Mark(shown, 1, 1),
+                    "",
+                    f"the file is {size / 1024 / 1024:.1f} MiB; a config may be at most "
+                    f"{MAX_FILE_BYTES // 1024 // 1024} MiB",
+                )
+            ]
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ConfigError(
+            [ConfigProblem(None, "", f"cannot read {shown}: {exc.strerror}")]
+        ) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [ConfigProblem(Mark(shown, 1, 1), "", f"the file is not UTF-8 text ({exc.reason})")]
+        ) from None
+    return parse_text(text, shown)

@@ -1,0 +1,401 @@
+"""Runs a job graph: ready-set scheduling of job nodes, approvals, blocking, cancellation.
+
+A job starts as soon as everything it requires has finished with an accepted status, and its
+nodes take slots from ``--jobs N`` (gitlab-ci-local's loop, not act's stage barrier, act#2492).
+Nodes of a job start highest index first, so node 0, which may wait at the deploy barrier for
+the others, never holds the last slot they need. Failed requirements block their dependents,
+and independent branches keep going unless ``--fail-fast``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.barrier import DeployBarrier
+from runner.environment import NodeFacts
+from runner.errors import ExitCode, UsageError
+from runner.events import (
+    EventBus,
+    JobFinished,
+    JobStarted,
+    Notice,
+    RunFinished,
+    RunStarted,
+    Status,
+)
+from runner.executors.base import Executor, NodeSpec, Session
+from runner.graph import JobGraph, PlannedJob
+from runner.node import NodeRun, NodeSetup
+from runner.output import Masker
+from runner.project import Project
+from runner.store.state import StateDir
+
+# CircleCI's job statuses for ``requires`` in map form [CR], from ours.
+_REQUIRE_STATUS = {
+    Status.PASSED: "success",
+    Status.FAILED: "failed",
+    Status.TIMED_OUT: "failed",
+    Status.CANCELLED: "canceled",
+    Status.BLOCKED: "not_run",
+    Status.WAITING: "not_run",
+    Status.SKIPPED: "not_run",
+}
+_TERMINAL = {"success", "failed", "canceled", "unauthorized"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    jobs_limit: int = field(default_factory=lambda: os.cpu_count() or 1)
+    fail_fast: bool = False
+    project_env: Mapping[str, str] = field(default_factory=dict)
+    contexts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    approve: frozenset[str] = frozenset()  # names, or {"all"}
+    keep: bool = False
+    ssh_mode: bool = False
+    user: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    status: Status
+    exit_code: ExitCode
+    jobs: Mapping[str, Status]
+    run_dir: Path
+
+
+@dataclass
+class _RunServices:
+    run_dir: Path
+
+
+@dataclass
+class _JobState:
+    job: PlannedJob
+    status: Status = Status.PENDING
+    build_num: int = 0
+    started: float = 0.0
+    nodes_left: int = 0
+    node_status: dict[int, Status] = field(default_factory=dict)
+    barrier: DeployBarrier | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        graph: JobGraph,
+        project: Project,
+        state: StateDir,
+        executors: Mapping[str, Executor],
+        bus: EventBus,
+        options: RunOptions,
+        approver: Callable[[str], bool] | None = None,
+        services: Any = None,
+        pipeline_id: str | None = None,
+    ) -> None:
+        self.graph = graph
+        self.project = project
+        self.state = state
+        self.executors = executors
+        self.bus = bus
+        self.options = options
+        self.approver = approver
+        self.masker = Masker(options.secrets)
+        self.cancelled = threading.Event()
+        self._cond = threading.Condition()
+        self._sessions: dict[tuple[str, int], Session] = {}
+        self._jobs = {j.id: _JobState(j) for j in graph.jobs}
+        self._queue: deque[tuple[str, int]] = deque()
+        self._free = max(1, options.jobs_limit)
+        self._services = services
+        self.workflow_id = str(uuid.uuid4())
+        self.pipeline_id = pipeline_id or str(uuid.uuid4())
+
+    # ------------------------------------------------------------ control
+
+    def cancel(self) -> None:
+        """Stop scheduling, interrupt every running step (INT, TERM, KILL), let cleanup run."""
+        if self.cancelled.is_set():
+            return
+        self.cancelled.set()
+        with self._cond:
+            sessions = list(self._sessions.values())
+            for state in self._jobs.values():
+                if state.barrier is not None:
+                    state.barrier.cancel()
+            self._cond.notify_all()
+        threads = [threading.Thread(target=s.interrupt, daemon=True) for s in sessions]
+        for t in threads:
+            t.start()
+
+    def force(self) -> None:
+        """A second interrupt: kill every running step now, without grace periods."""
+        self.cancelled.set()
+        with self._cond:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            session.kill_now()
+
+    # ------------------------------------------------------------ the run
+
+    def run(self) -> RunResult:
+        self._check_contexts()
+        for kind, executor in self.executors.items():
+            jobs = [j.job for j in self.graph.jobs if j.job and j.job.executor.kind == kind]
+            if jobs:
+                executor.prepare(jobs, lambda text: self.bus.emit(Notice(text=text)))
+        run_number, build_nums = self.state.new_run(len(self.graph.jobs))
+        self.run_id = str(run_number)
+        self.run_dir = self.state.run_dir(run_number)
+        if self._services is None:
+            self._services = _RunServices(self.run_dir)
+        for state, num in zip(self._jobs.values(), build_nums, strict=True):
+            state.build_num = num
+        started = time.monotonic()
+        self.bus.emit(
+            RunStarted(
+                run_id=self.run_id,
+                project=str(self.project.root),
+                jobs=tuple(self._jobs),
+                state_dir=str(self.run_dir),
+            )
+        )
+        try:
+            self._loop()
+        finally:
+            for executor in self.executors.values():
+                executor.shutdown()
+        return self._finish(time.monotonic() - started)
+
+    def _check_contexts(self) -> None:
+        missing = sorted(
+            {c for j in self.graph.jobs for c in j.contexts if c not in self.options.contexts}
+        )
+        if missing:
+            raise UsageError(
+                "context(s) not found: " + ", ".join(missing),
+                hint="define them in the contexts file (see `runner run --help`, --contexts)",
+            )
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._advance()
+                if all(s.status.finished for s in self._jobs.values()):
+                    return
+                self._start_nodes()
+                self._cond.wait(0.5)
+
+    def _advance(self) -> None:
+        """Settle every pending job whose requirements are all finished (lock held)."""
+        for state in self._jobs.values():
+            if state.status is not Status.PENDING:
+                continue
+            job = state.job
+            if self.cancelled.is_set():
+                self._settle(state, Status.CANCELLED, "not started: the run was interrupted")
+                continue
+            upstream = [self._jobs[r] for r in job.requires]
+            if any(not u.status.finished for u in upstream):
+                continue
+            refused = [u for u in upstream if not self._accepts(job, u)]
+            if refused and all(u.status is Status.WAITING for u in refused):
+                names = ", ".join(u.job.name for u in refused)
+                self._settle(state, Status.WAITING, f"on hold: waits for approval of {names}")
+                continue
+            if refused:
+                names = ", ".join(f"{u.job.id} ({u.status.value})" for u in refused)
+                self._settle(state, Status.BLOCKED, f"blocked: requires {names}")
+                continue
+            if job.approval:
+                self._approval(state)
+                continue
+            self._start_job(state)
+
+    def _accepts(self, job: PlannedJob, upstream: _JobState) -> bool:
+        wanted = job.requires_status.get(upstream.job.id, ("success",))
+        status = _REQUIRE_STATUS.get(upstream.status, "not_run")
+        return status in wanted or ("terminal" in wanted and status in _TERMINAL)
+
+    def _approval(self, state: _JobState) -> None:
+        name = state.job.name
+        approved = "all" in self.options.approve or name in self.options.approve
+        if not approved and self.approver is not None:
+            self._cond.release()
+            try:
+                approved = self.approver(name)
+            finally:
+                self._cond.acquire()
+        if approved:
+            self.bus.emit(Notice(text=f"approval '{name}' given", job=state.job.id))
+            self._settle(state, Status.PASSED, "approved")
+        else:
+            self._settle(
+                state,
+                Status.WAITING,
+                f"on hold: approval '{name}' was not given (pass --approve {name} to approve it)",
+            )
+
+    def _settle(self, state: _JobState, status: Status, message: str = "") -> None:
+        state.status = status
+        duration = time.monotonic() - state.started if state.started else 0.0
+        self.bus.emit(
+            JobFinished(job=state.job.id, status=status, duration=duration, message=message)
+        )
+        if status.failed and self.options.fail_fast and not self.cancelled.is_set():
+            self.bus.emit(Notice(text=f"--fail-fast: stopping after {state.job.id} {status.value}"))
+            self._cond.release()
+            try:
+                self.cancel()
+            finally:
+                self._cond.acquire()
+
+    def _start_job(self, state: _JobState) -> None:
+        job = state.job
+        assert job.job is not None
+        state.status = Status.RUNNING
+        state.started = time.monotonic()
+        state.nodes_left = len(job.nodes)
+        state.barrier = DeployBarrier(job.nodes)
+        self.bus.emit(
+            JobStarted(
+                job=job.id,
+                executor=job.executor_kind,
+                nodes=job.nodes,
+                parallelism=job.parallelism,
+                build_num=state.build_num,
+            )
+        )
+        for node in sorted(job.nodes, reverse=True):
+            self._queue.append((job.id, node))
+
+    def _start_nodes(self) -> None:
+        while self._queue and (self._free > 0 or self._running_nodes() == 0):
+            job_id, node = self._queue.popleft()
+            self._free -= 1
+            threading.Thread(
+                target=self._run_node, args=(job_id, node), name=f"{job_id}#{node}", daemon=True
+            ).start()
+
+    def _running_nodes(self) -> int:
+        return max(0, self.options.jobs_limit - self._free)
+
+    def _run_node(self, job_id: str, node: int) -> None:
+        state = self._jobs[job_id]
+        status = Status.FAILED
+        try:
+            status = NodeRun(self._node_setup(state, node)).run()
+        except Exception as exc:  # a bug must not hang the run: report it as the node's failure
+            self.bus.emit(
+                Notice(
+                    text=f"internal error: {type(exc).__name__}: {exc}",
+                    level="error",
+                    job=job_id,
+                    node=node,
+                )
+            )
+        with self._cond:
+            self._free += 1
+            state.node_status[node] = status
+            state.nodes_left -= 1
+            if state.nodes_left == 0:
+                self._settle(state, self._job_status(state))
+            self._cond.notify_all()
+
+    @staticmethod
+    def _job_status(state: _JobState) -> Status:
+        statuses = state.node_status.values()
+        if any(s is Status.CANCELLED for s in statuses):
+            return Status.CANCELLED
+        if any(s.failed for s in statuses):
+            return Status.FAILED
+        return Status.PASSED
+
+    def _track(self, key: tuple[str, int], session: Session | None) -> None:
+        with self._cond:
+            if session is None:
+                self._sessions.pop(key, None)
+            else:
+                self._sessions[key] = session
+        if session is not None and self.cancelled.is_set():
+            session.interrupt()
+
+    def _node_setup(self, state: _JobState, node: int) -> NodeSetup:
+        job = state.job
+        assert job.job is not None and state.barrier is not None
+        git = self.project.git
+        spec = NodeSpec(
+            job=job.job,
+            job_id=job.id,
+            node_index=node,
+            node_total=job.parallelism,
+            run_id=self.run_id,
+            node_dir=self.state.node_dir(self.run_id, job.id, node),
+            labels={"com.runner.run": f"{self.state.root.name}.{self.run_id}"},
+        )
+        facts = NodeFacts(
+            job_name=job.name,
+            node_index=node,
+            node_total=job.parallelism,
+            build_num=state.build_num,
+            working_directory=job.job.working_directory,
+            home="",
+            bash_env="",
+            task_data="",
+            branch=git.branch,
+            sha=git.sha,
+            tag=git.tag,
+            repository_url=git.remote_url,
+            username=git.username,
+            reponame=git.reponame,
+            workflow_id=self.workflow_id if job.workflow else "",
+            workflow_job_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.workflow_id}/{job.id}"))
+            if job.workflow
+            else "",
+            pipeline_id=self.pipeline_id,
+            user=self.options.user,
+        )
+        context_env: dict[str, str] = {}
+        for name in job.contexts:
+            context_env.update(self.options.contexts[name])
+        key = (job.id, node)
+        return NodeSetup(
+            job=job,
+            index=node,
+            spec=spec,
+            executor=self.executors[job.job.executor.kind],
+            bus=self.bus,
+            masker=self.masker,
+            barrier=state.barrier,
+            project_root=self.project.root,
+            services=self._services,
+            facts=facts,
+            project_env=dict(self.options.project_env),
+            context_env=context_env,
+            cancelled=self.cancelled,
+            on_session=lambda session: self._track(key, session),
+            ssh_mode=self.options.ssh_mode,
+        )
+
+    def _finish(self, duration: float) -> RunResult:
+        statuses = {job_id: s.status for job_id, s in self._jobs.items()}
+        if self.cancelled.is_set() and not self.options.fail_fast:
+            status, code = Status.CANCELLED, ExitCode.INTERRUPTED
+        elif any(s.failed or s is Status.BLOCKED for s in statuses.values()):
+            status, code = Status.FAILED, ExitCode.JOB_FAILED
+        else:
+            status, code = Status.PASSED, ExitCode.OK
+        self.bus.emit(
+            RunFinished(run_id=self.run_id, status=status, duration=duration, exit_code=int(code))
+        )
+        return RunResult(self.run_id, status, code, statuses, self.run_dir)

@@ -1,0 +1,108 @@
+"""Exit codes and the errors that carry them: the one place exit codes are defined.
+
+The core never calls ``sys.exit``; it raises a :class:`RunnerError` (or returns a run
+outcome) and the CLI edge turns that into a process exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in the README."""
+
+    OK = 0
+    JOB_FAILED = 1
+    CONFIG = 2  # bad config or usage: nothing was started
+    ENVIRONMENT = 3  # the environment failed: no engine, image missing, disk
+    INTERRUPTED = 130
+
+
+class RunnerError(Exception):
+    """An error that ends a command with a message and an exit code, never a traceback."""
+
+    exit_code: ExitCode = ExitCode.ENVIRONMENT
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        return self.message if self.hint is None else f"{self.message}\nhint: {self.hint}"
+
+
+class UsageError(RunnerError):
+    """Wrong arguments on the command line."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class EnvironmentFailure(RunnerError):
+    """Something outside the config failed: no Docker engine, an image, the disk."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class Interrupted(RunnerError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where a node of the config file starts (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One located problem in a config file."""
+
+    mark: Mark | None
+    path: str  # key path such as ``jobs.build.steps[2].run``; empty for the whole file
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.mark}: " if self.mark else ""
+        at = f"{self.path}: " if self.path else ""
+        text = f"{where}{at}{self.message}"
+        return text if self.hint is None else f"{text} ({self.hint})"
+
+
+class ConfigError(RunnerError):
+    """One or more problems in a config file; each renders as one located line."""
+
+    exit_code = ExitCode.CONFIG
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+    @classmethod
+    def single(
+        cls, mark: Mark | None, path: str, message: str, hint: str | None = None
+    ) -> ConfigError:
+        return cls([ConfigProblem(mark, path, message, hint)])
+
+    def render(self) -> str:
+        count = len(self.problems)
+        head = "config error" if count == 1 else f"{count} config errors"
+        return f"{head}:\n" + "\n".join(f"  {p.render()}" for p in self.problems)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A "did you mean" hint when a near name exists, as cfgv and git do."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.7)
+    return f"did you mean '{close[0]}'?" if close else None

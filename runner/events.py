@@ -1,0 +1,222 @@
+"""Frozen event records and statuses. The engine emits them; reporters render them.
+
+Nothing in the core prints: the console, JSON lines, the run store and the API all subscribe
+to the same stream of events through an :class:`EventBus`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a step whose ``when`` did not match, or a deploy step off node 0
+    NOT_SUPPORTED = "not_supported"  # a step kind runner does not implement yet
+    BLOCKED = "blocked"  # a job whose requirement failed or was not approved
+    CANCELLED = "cancelled"  # interrupted
+    TIMED_OUT = "timed_out"
+    WAITING = "waiting"  # an approval nobody gave
+
+    @property
+    def failed(self) -> bool:
+        return self in (Status.FAILED, Status.TIMED_OUT, Status.CANCELLED)
+
+    @property
+    def finished(self) -> bool:
+        return self not in (Status.PENDING, Status.RUNNING)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepOutcome:
+    """What a finished step amounts to, for reports: status plus the facts behind it."""
+
+    status: Status
+    exit_code: int | None = None
+    signal: int | None = None
+    timed_out: bool = False
+    timeout: float | None = None  # the no_output_timeout that fired, in seconds
+    oom_killed: bool = False
+    interrupted: bool = False
+    message: str = ""  # one line: why it failed or was skipped
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    time: float = field(default=0.0)
+
+    @property
+    def topic(self) -> str:
+        """The event's type as a name: ``step_started``, ``job_finished``, ..."""
+        return _TOPICS[type(self)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    run_id: str
+    project: str
+    jobs: tuple[str, ...]
+    state_dir: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobStarted(Event):
+    job: str  # planned job id
+    executor: str
+    nodes: tuple[int, ...]
+    parallelism: int
+    build_num: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStarted(Event):
+    job: str
+    node: int
+    index: int  # position in the job's steps
+    name: str
+    kind: str
+    command: str | None = None
+    shell: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepOutput(Event):
+    job: str
+    node: int
+    index: int
+    text: str  # one line without its newline, or a partial line flushed by time
+    partial: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepFinished(Event):
+    job: str
+    node: int
+    index: int
+    name: str
+    kind: str
+    outcome: StepOutcome
+    tail: tuple[str, ...] = ()  # last lines, for failure reports
+    log_path: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeFinished(Event):
+    job: str
+    node: int
+    status: Status
+    duration: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFinished(Event):
+    job: str
+    status: Status
+    duration: float
+    message: str = ""  # e.g. why it was blocked
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice(Event):
+    """A line for the user that belongs to no step: warnings, hints, approvals."""
+
+    text: str
+    level: str = "info"  # info | warning | error
+    job: str | None = None
+    node: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(Event):
+    run_id: str
+    status: Status
+    duration: float
+    exit_code: int
+
+
+_TOPICS: dict[type[Event], str] = {
+    RunStarted: "run_started",
+    JobStarted: "job_started",
+    StepStarted: "step_started",
+    StepOutput: "step_output",
+    StepFinished: "step_finished",
+    NodeFinished: "node_finished",
+    JobFinished: "job_finished",
+    Notice: "notice",
+    RunFinished: "run_finished",
+}
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Delivers events to subscribers in order, one event at a time across threads."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+        self._clock = clock or time.time
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    def emit(self, event: Event) -> None:
+        if not event.time:
+            object.__setattr__(event, "time", self._clock())
+        with self._lock:
+            for subscriber in list(self._subscribers):
+                try:
+                    subscriber(event)
+                except BrokenPipeError:
+                    # The reader went away (``runner run | head``): stop writing there, and
+                    # point stdout at /dev/null so the interpreter's exit flush stays quiet.
+                    self._subscribers.remove(subscriber)
+                    _silence_stdout()
+                except Exception as exc:  # a reporter bug must not break the run
+                    self._subscribers.remove(subscriber)
+                    import sys
+
+                    sys.stderr.write(f"runner: a reporter failed and was turned off: {exc!r}\n")
+
+
+def _silence_stdout() -> None:
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready form of an event (enums by value, tuples as lists)."""
+    from dataclasses import fields
+
+    out: dict[str, Any] = {"event": event.topic}
+    for f in fields(event):
+        out[f.name] = _plain(getattr(event, f.name))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    from dataclasses import fields, is_dataclass
+
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value

@@ -1,0 +1,148 @@
+"""The executor protocol both backends implement, and the records that cross it.
+
+A frozen :class:`ExecRequest` goes in, a live :class:`Process` comes back (so background
+steps and interrupts work the same way), and a frozen :class:`ExecResult` comes out.
+Everything else a step needs from a node (paths, files in and out) is a :class:`Session`
+method, so step kinds are written once for both executors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from runner.config.model import Job
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecRequest:
+    script: str  # the step's command text
+    shell: tuple[str, ...]  # argv before the script file, e.g. ("/bin/bash", "-eo", "pipefail")
+    cwd: str  # absolute, in the node's filesystem
+    env: Mapping[str, str]  # the step's complete environment
+    no_output_timeout: float | None = None  # seconds of silence before the step is stopped
+    tag: str = ""  # marks every process of this step so leftovers can be found
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExecResult:
+    exit_code: int | None = None  # None when killed by a signal or never started
+    signal: int | None = None
+    timed_out: bool = False
+    oom_killed: bool = False
+    interrupted: bool = False
+    duration: float = 0.0
+    error: str | None = None  # could not start at all: the reason
+    leftovers: tuple[str, ...] = ()  # processes the step left running, stopped at its end
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.exit_code == 0
+            and not self.timed_out
+            and not self.interrupted
+            and self.error is None
+        )
+
+
+class OutputSink(Protocol):
+    """Receives a step's raw output as it comes; splits lines, masks, logs and reports."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def idle(self) -> None:
+        """Called when no output came for a while: flush a partial line."""
+
+
+class Process(Protocol):
+    """A running step."""
+
+    def wait(self) -> ExecResult: ...
+
+    def stop(self) -> None:
+        """Interrupt, then terminate, then kill: used for background steps at the job's end."""
+
+    @property
+    def done(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSpec:
+    """Which node of which job a session is for, and where its state lives on the host."""
+
+    job: Job
+    job_id: str  # planned job id, for labels
+    node_index: int
+    node_total: int
+    run_id: str
+    node_dir: Path  # host directory for this node's state (home, logs, scratch)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        """Marks every process of this node; a step's tag is this plus ``-<index>``."""
+        return f"{self.run_id}.{self.job_id}.{self.node_index}"
+
+
+class Session(Protocol):
+    """One job node's environment: a home on the host, or a set of containers."""
+
+    @property
+    def home(self) -> str:
+        """HOME inside the node."""
+
+    @property
+    def has_bash(self) -> bool: ...
+
+    @property
+    def bash_env(self) -> str:
+        """The node's BASH_ENV file (exists, starts empty)."""
+
+    @property
+    def task_data(self) -> str:
+        """CIRCLE_INTERNAL_TASK_DATA: a directory for runner's in-job helpers."""
+
+    def base_env(self) -> Mapping[str, str]:
+        """Variables the node itself provides (PATH, HOME, USER...), lowest precedence."""
+
+    def resolve(self, path: str, base: str | None = None) -> str:
+        """An absolute path in the node: ``~`` is the home, relative paths join ``base``."""
+
+    def start(self, request: ExecRequest, sink: OutputSink) -> Process: ...
+
+    def interrupt(self) -> None:
+        """Stop every process of this node now, gracefully first (INT, TERM, then KILL)."""
+
+    def kill_now(self) -> None:
+        """Stop every process of this node at once (a second Ctrl-C); must not block long."""
+
+    def put_files(self, dest: str, root: Path, names: list[str]) -> None:
+        """Copy host files ``names`` (relative to ``root``) under ``dest``, keeping modes and
+        symlinks, owned by the node's user (checkout)."""
+
+    def put_archive(self, dest: str, data: IO[bytes]) -> None:
+        """Extract a tar stream at ``dest`` (created if missing), owned by the node's user."""
+
+    def get_archive(self, path: str) -> Iterator[bytes]:
+        """A tar stream of ``path`` (a file or a directory), named relative to its parent."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def close(self) -> None:
+        """Remove what the session created (unless kept); must be safe to call twice."""
+
+
+class Executor(Protocol):
+    kind: str
+
+    def prepare(self, jobs: list[Job], notice: Callable[[str], None]) -> None:
+        """Check before anything starts that these jobs can run (engine up, images present);
+        raise EnvironmentFailure otherwise."""
+
+    def open(self, spec: NodeSpec, notice: Callable[[str], None]) -> Session:
+        """Prepare a node (home directory, or containers) and return its session."""
+
+    def shutdown(self) -> None:
+        """Release shared resources (an engine connection) at the end of a run."""

@@ -1,0 +1,165 @@
+"""A step's output on its way out: decode, split into lines, mask secrets, log, report.
+
+Output is never held until a step ends: complete lines go out at once, a partial line after
+a short idle time or when it grows large. Masking happens before anything leaves this module,
+and is safe across chunk boundaries: a partial flush never cuts through a possible secret.
+Memory stays flat whatever a step prints: the pending line is bounded and the stored log keeps
+its head and tail, stating how much was dropped in between.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
+
+MASK = "********"
+MIN_SECRET = 4  # CircleCI does not mask values shorter than this
+MAX_PENDING = 64 * 1024  # a line without newline is flushed in pieces past this size
+LOG_HEAD = 2 * 1024 * 1024
+LOG_TAIL = 2 * 1024 * 1024
+TAIL_LINES = 20
+TAIL_WIDTH = 1000  # characters kept of each tail line
+
+
+class Masker:
+    """Replaces every secret value (each line of it, for multi-line values) with ``********``."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        parts: set[str] = set()
+        for secret in secrets:
+            for piece in secret.splitlines():
+                if len(piece.strip()) >= MIN_SECRET:
+                    parts.add(piece)
+        # Longest first, so a secret that is a prefix of another never leaves a tail visible.
+        self.secrets = sorted(parts, key=len, reverse=True)
+        self.longest = len(self.secrets[0]) if self.secrets else 0
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def safe_cut(self, text: str) -> int:
+        """How much of ``text`` can be shown now without splitting a secret that may continue."""
+        if not self.secrets:
+            return len(text)
+        cut = max(0, len(text) - (self.longest - 1))
+        for secret in self.secrets:
+            start = text.find(secret, max(0, cut - len(secret) + 1))
+            while start != -1 and start < cut:
+                if start + len(secret) > cut:
+                    cut = start
+                    break
+                start = text.find(secret, start + 1)
+        # A prefix of a secret at the very end may be the start of one: hold it back.
+        for secret in self.secrets:
+            for size in range(min(len(secret) - 1, len(text) - cut), 0, -1):
+                if text.endswith(secret[:size]) and len(text) - size < cut:
+                    cut = len(text) - size
+                    break
+        return cut
+
+
+class CappedLog:
+    """A log file that keeps its first and last bytes and says how much it dropped."""
+
+    def __init__(self, path: Path, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = open(path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._head_left = head
+        self._tail: deque[str] = deque()
+        self._tail_size = 0
+        self._tail_limit = tail
+        self._dropped = 0
+
+    def write(self, text: str) -> None:
+        if self._head_left > 0:
+            piece = text[: self._head_left]
+            self._file.write(piece)
+            self._head_left -= len(piece)
+            text = text[len(piece) :]
+            if not text:
+                return
+        self._tail.append(text)
+        self._tail_size += len(text)
+        while self._tail_size > self._tail_limit and self._tail:
+            old = self._tail.popleft()
+            self._tail_size -= len(old)
+            self._dropped += len(old)
+
+    def close(self) -> None:
+        if self._file.closed:
+            return
+        if self._dropped:
+            self._file.write(f"\n[runner: {self._dropped} characters of output dropped here]\n")
+        self._file.writelines(self._tail)
+        self._file.close()
+
+
+class StepSink:
+    """Implements the executors' ``OutputSink`` for one step."""
+
+    def __init__(
+        self,
+        emit: Callable[[str, bool], None],
+        masker: Masker,
+        log: CappedLog | None = None,
+    ) -> None:
+        self._emit = emit
+        self._masker = masker
+        self._log = log
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._tail_piece = ""
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.bytes_seen = 0
+
+    def write(self, data: bytes) -> None:
+        self.bytes_seen += len(data)
+        text = self._pending + self._decoder.decode(data)
+        lines = text.split("\n")
+        self._pending = lines.pop()
+        for line in lines:
+            self._line(line.removesuffix("\r"), partial=False)
+        if len(self._pending) > MAX_PENDING:
+            self._flush_partial()
+
+    def idle(self) -> None:
+        if self._pending:
+            self._flush_partial()
+
+    def _flush_partial(self) -> None:
+        cut = self._masker.safe_cut(self._pending)
+        if cut <= 0:
+            return
+        piece, self._pending = self._pending[:cut], self._pending[cut:]
+        self._line(piece, partial=True)
+
+    def _line(self, text: str, *, partial: bool) -> None:
+        shown = self._masker.mask(text) if self._masker else text
+        if self._log is not None:
+            self._log.write(shown if partial else shown + "\n")
+        if partial:
+            self._tail_piece = (self._tail_piece + shown)[-TAIL_WIDTH:]
+        else:
+            self.tail.append((self._tail_piece + shown)[-TAIL_WIDTH:])
+            self._tail_piece = ""
+        self._emit(shown, partial)
+
+    def close(self) -> None:
+        rest = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        if rest:
+            self._line(rest, partial=False)
+        elif self._tail_piece:
+            self.tail.append(self._tail_piece)
+        if self._log is not None:
+            self._log.close()

@@ -1,0 +1,134 @@
+"""The project being run: its directory, config file and git facts (branch, sha, tag, remote).
+
+Git is asked once per fact, lazily, through ``git`` itself, so that worktrees, packed refs and
+``GIT_DIR`` all behave as the user's own git does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from runner.errors import ConfigError, ConfigProblem, UsageError
+
+CONFIG_RELATIVE = Path(".circleci") / "config.yml"
+_REMOTE = re.compile(r"(?:[:/])(?P<user>[^/:]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@dataclass(frozen=True)
+class GitFacts:
+    """What CircleCI would know about the commit being built."""
+
+    branch: str
+    sha: str
+    tag: str
+    remote_url: str
+    username: str
+    reponame: str
+    in_git: bool
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path  # the project directory (git top level by default)
+    config_path: Path
+    branch_override: str | None = None
+    tag_override: str | None = None
+    revision_override: str | None = None
+
+    @property
+    def config_display(self) -> str:
+        """The config's path as shown in messages: relative to the cwd when that reads well."""
+        try:
+            return os.path.relpath(self.config_path)
+        except ValueError:
+            return str(self.config_path)
+
+    @cached_property
+    def git(self) -> GitFacts:
+        top = _git(self.root, "rev-parse", "--is-inside-work-tree")
+        in_git = top == "true"
+        sha = (_git(self.root, "rev-parse", "--verify", "-q", "HEAD") or "") if in_git else ""
+        branch = (_git(self.root, "symbolic-ref", "--short", "-q", "HEAD") or "") if in_git else ""
+        tag = ""
+        if in_git and sha and self.tag_override is None:
+            tags = _git(self.root, "tag", "--points-at", "HEAD") or ""
+            tag = tags.splitlines()[0] if tags else ""
+        remote = (_git(self.root, "config", "--get", "remote.origin.url") or "") if in_git else ""
+        match = _REMOTE.search(remote)
+        username = match.group("user") if match else ""
+        reponame = match.group("repo") if match else self.root.name
+        if self.tag_override is not None:
+            tag = self.tag_override
+            branch = ""  # tag pipelines have no branch [PV]
+        if self.branch_override is not None:
+            branch = self.branch_override
+        return GitFacts(
+            branch=branch,
+            sha=self.revision_override or sha,
+            tag=tag,
+            remote_url=remote,
+            username=username,
+            reponame=reponame,
+            in_git=in_git,
+        )
+
+    def with_refs(
+        self, *, branch: str | None = None, tag: str | None = None, revision: str | None = None
+    ) -> Project:
+        return replace(
+            self,
+            branch_override=branch if branch is not None else self.branch_override,
+            tag_override=tag if tag is not None else self.tag_override,
+            revision_override=revision if revision is not None else self.revision_override,
+        )
+
+
+def find_project(
+    *, config: Path | None = None, project_dir: Path | None = None, cwd: Path | None = None
+) -> Project:
+    """``-C DIR`` or the git top level of the cwd (else the cwd); ``-c FILE`` or the usual path."""
+    here = (cwd or Path.cwd()).resolve()
+    if project_dir is not None:
+        root = (here / project_dir).resolve()
+        if not root.is_dir():
+            raise UsageError(f"project directory {project_dir} does not exist")
+    else:
+        top = _git(here, "rev-parse", "--show-toplevel")
+        root = Path(top) if top else here
+        if config is None and not (root / CONFIG_RELATIVE).is_file():
+            # Not at the top level: a project may live in a subdirectory of a larger repo.
+            for candidate in (here, *here.parents):
+                if (candidate / CONFIG_RELATIVE).is_file():
+                    root = candidate
+                    break
+                if candidate == root:
+                    break
+    config_path = (here / config).resolve() if config is not None else root / CONFIG_RELATIVE
+    if not config_path.is_file():
+        shown = config if config is not None else CONFIG_RELATIVE
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    None,
+                    "",
+                    f"no config file at {shown} (looked in {root})",
+                    "run runner in a project with .circleci/config.yml, or pass -c FILE / -C DIR",
+                )
+            ]
+        )
+    return Project(root=root, config_path=config_path)

@@ -1,0 +1,166 @@
+"""The console reporter: live output prefixed by job and node, then a summary and failures.
+
+Lines go out as they arrive; colour only on a terminal (rich honours ``NO_COLOR``). Output
+text is never interpreted as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import IO
+
+from rich.console import Console
+from rich.text import Text
+
+from runner.events import (
+    Event,
+    JobFinished,
+    JobStarted,
+    NodeFinished,
+    Notice,
+    RunFinished,
+    RunStarted,
+    Status,
+    StepFinished,
+    StepOutput,
+    StepStarted,
+)
+from runner.report.summary import RunSummary
+
+_MARKS = {
+    Status.PASSED: ("✓", "green"),
+    Status.FAILED: ("✗", "red"),
+    Status.TIMED_OUT: ("✗", "red"),
+    Status.CANCELLED: ("■", "yellow"),
+    Status.SKIPPED: ("-", "dim"),
+    Status.NOT_SUPPORTED: ("-", "yellow"),
+    Status.BLOCKED: ("⊘", "yellow"),
+    Status.WAITING: ("⏸", "yellow"),
+    Status.RUNNING: ("…", "cyan"),
+}
+_PALETTE = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
+COMMAND_LINES_SHOWN = 6
+
+
+def fmt_duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+@dataclass
+class ConsoleReporter:
+    stream: IO[str]
+    color: bool | None = None  # None: decide from the stream (a terminal) and NO_COLOR
+    show_commands: bool = True
+    summary: RunSummary = field(default_factory=RunSummary)
+    _console: Console = field(init=False)
+    _colors: dict[str, str] = field(default_factory=dict)
+    _parallel: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        tty = self.stream.isatty() if hasattr(self.stream, "isatty") else False
+        self._console = Console(
+            width=None if tty else 160,
+            file=self.stream,
+            force_terminal=self.color,
+            no_color=self.color is False,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _who(self, job: str, node: int | None) -> Text:
+        color = self._colors.setdefault(job, _PALETTE[len(self._colors) % len(_PALETTE)])
+        label = job if node is None or not self._parallel.get(job) else f"{job}#{node}"
+        return Text(label, style=color)
+
+    def _line(self, *parts: Text | str) -> None:
+        text = Text()
+        for part in parts:
+            text.append(part if isinstance(part, Text) else Text(part))
+        self._console.print(text)
+
+    # ------------------------------------------------------------ events
+
+    def __call__(self, event: Event) -> None:
+        self.summary.add(event)
+        handler = getattr(self, "_on_" + event.topic, None)
+        if handler is not None:
+            handler(event)
+
+    def _on_run_started(self, e: RunStarted) -> None:
+        self._line(
+            Text(f"runner: run {e.run_id} ", style="bold"), Text(f"({e.state_dir})", style="dim")
+        )
+
+    def _on_job_started(self, e: JobStarted) -> None:
+        self._parallel[e.job] = e.parallelism > 1
+        nodes = f"{len(e.nodes)} of {e.parallelism} nodes" if e.parallelism > 1 else "1 node"
+        self._line(
+            Text("▶ ", style="bold"),
+            self._who(e.job, None),
+            Text(f"  {e.executor}, {nodes}, build #{e.build_num}", style="dim"),
+        )
+
+    def _on_step_started(self, e: StepStarted) -> None:
+        who = self._who(e.job, e.node)
+        self._line(who, Text(" ▸ ", style="bold"), Text(_first_line(e.name), style="bold"))
+        if self.show_commands and e.command is not None:
+            lines = e.command.rstrip("\n").splitlines()
+            shown = [e.shell or "", *lines[:COMMAND_LINES_SHOWN]]
+            if len(lines) > COMMAND_LINES_SHOWN:
+                shown.append(f"... ({len(lines) - COMMAND_LINES_SHOWN} more lines)")
+            for line in shown:
+                self._line(who, Text(" │ ", style="dim"), Text(line, style="dim"))
+
+    def _on_step_output(self, e: StepOutput) -> None:
+        self._line(self._who(e.job, e.node), Text(" │ ", style="dim"), e.text)
+
+    def _on_step_finished(self, e: StepFinished) -> None:
+        mark, style = _MARKS.get(e.outcome.status, ("?", ""))
+        parts: list[Text | str] = [
+            self._who(e.job, e.node),
+            Text(f" {mark} ", style=style),
+            Text(_first_line(e.name)),
+            Text(f"  {fmt_duration(e.outcome.duration)}", style="dim"),
+        ]
+        if e.outcome.message:
+            parts.append(Text(f"  {e.outcome.message.splitlines()[0]}", style=style))
+        self._line(*parts)
+        for extra in e.outcome.message.splitlines()[1:]:
+            self._line(self._who(e.job, e.node), Text(f"   {extra}", style=style))
+
+    def _on_node_finished(self, e: NodeFinished) -> None:
+        return None
+
+    def _on_job_finished(self, e: JobFinished) -> None:
+        mark, style = _MARKS.get(e.status, ("?", ""))
+        tail = f" in {fmt_duration(e.duration)}" if e.duration else ""
+        message = f"  {e.message}" if e.message else ""
+        self._line(
+            Text(f"{mark} ", style=style),
+            self._who(e.job, None),
+            Text(f" {e.status.value}{tail}{message}", style=style),
+        )
+
+    def _on_notice(self, e: Notice) -> None:
+        style = {"warning": "yellow", "error": "red"}.get(e.level, "dim")
+        prefix = (
+            Text(f"{e.level}: ", style=style) if e.level != "info" else Text("note: ", style=style)
+        )
+        who = [self._who(e.job, e.node), Text(" ")] if e.job else []
+        for line in e.text.splitlines() or [""]:
+            self._line(*who, prefix, Text(line, style=style if e.level != "info" else ""))
+
+    def _on_run_finished(self, e: RunFinished) -> None:
+        self.summary.render(self._console, e)
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    first = lines[0] if lines else ""
+    return first + (" ..." if len(lines) > 1 else "")

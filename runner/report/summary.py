@@ -1,0 +1,173 @@
+"""The end-of-run account: a table of every step, then what failed and why.
+
+Built from events only, so the console and the JSON form tell the same story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from runner.events import (
+    Event,
+    JobFinished,
+    JobStarted,
+    RunFinished,
+    Status,
+    StepFinished,
+    StepStarted,
+)
+from runner.explain import explain_exit
+
+_STYLE = {
+    Status.PASSED: "green",
+    Status.FAILED: "red",
+    Status.TIMED_OUT: "red",
+    Status.CANCELLED: "yellow",
+    Status.BLOCKED: "yellow",
+    Status.WAITING: "yellow",
+    Status.NOT_SUPPORTED: "yellow",
+    Status.SKIPPED: "dim",
+}
+TAIL_SHOWN = 10
+
+
+@dataclass
+class StepRecord:
+    job: str
+    node: int
+    index: int
+    name: str
+    kind: str
+    command: str | None = None
+    finished: StepFinished | None = None
+
+
+@dataclass
+class RunSummary:
+    steps: dict[tuple[str, int, int], StepRecord] = field(default_factory=dict)
+    jobs: dict[str, JobFinished] = field(default_factory=dict)
+    parallel: dict[str, int] = field(default_factory=dict)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self.steps[(event.job, event.node, event.index)] = StepRecord(
+                event.job, event.node, event.index, event.name, event.kind, event.command
+            )
+        elif isinstance(event, StepFinished):
+            key = (event.job, event.node, event.index)
+            record = self.steps.setdefault(
+                key, StepRecord(event.job, event.node, event.index, event.name, event.kind)
+            )
+            record.finished = event
+        elif isinstance(event, JobFinished):
+            self.jobs[event.job] = event
+        elif isinstance(event, JobStarted):
+            self.parallel[event.job] = event.parallelism
+
+    def failures(self) -> list[StepRecord]:
+        return [
+            r
+            for r in self.ordered()
+            if r.finished is not None
+            and r.finished.outcome.status.failed
+            and r.finished.outcome.status is not Status.CANCELLED
+        ]
+
+    def ordered(self) -> list[StepRecord]:
+        return sorted(self.steps.values(), key=lambda r: (r.job, r.node, r.index))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "jobs": {
+                k: {"status": v.status.value, "duration": v.duration, "message": v.message}
+                for k, v in self.jobs.items()
+            },
+            "failures": [_failure_dict(r) for r in self.failures()],
+        }
+
+    def render(self, console: Console, end: RunFinished) -> None:
+        table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
+        for column in ("job", "node", "step", "status", "duration"):
+            table.add_column(
+                column, justify="right" if column == "duration" else "left", no_wrap=True
+            )
+        for record in self.ordered():
+            outcome = record.finished.outcome if record.finished else None
+            status = outcome.status if outcome else Status.RUNNING
+            node = str(record.node) if self.parallel.get(record.job, 1) > 1 else ""
+            table.add_row(
+                record.job,
+                node,
+                Text(_short(record.name)),
+                Text(status.value, style=_STYLE.get(status, "")),
+                f"{outcome.duration:.2f}s" if outcome else "",
+            )
+        for job_id, finished in self.jobs.items():
+            if finished.status in (Status.BLOCKED, Status.WAITING, Status.CANCELLED) and not any(
+                r.job == job_id for r in self.steps.values()
+            ):
+                table.add_row(
+                    job_id,
+                    "",
+                    Text(finished.message or "-", style="dim"),
+                    Text(finished.status.value, style=_STYLE[finished.status]),
+                    "",
+                )
+        console.print()
+        if table.row_count:
+            console.print(table)
+        for record in self.failures():
+            self._render_failure(console, record)
+        style = _STYLE.get(end.status, "")
+        console.print(
+            Text(
+                f"\nrun {end.run_id} {end.status.value} in {end.duration:.2f}s",
+                style=f"bold {style}",
+            )
+        )
+
+    def _render_failure(self, console: Console, record: StepRecord) -> None:
+        finished = record.finished
+        assert finished is not None
+        outcome = finished.outcome
+        node = f" node {record.node}" if self.parallel.get(record.job, 1) > 1 else ""
+        console.print(Text(f"\nFAILED {record.job}{node}: {_short(record.name)}", style="bold red"))
+        if record.command is not None:
+            for line in record.command.rstrip("\n").splitlines()[:8]:
+                console.print(Text(f"  $ {line}", style="dim"))
+        reason = outcome.message or explain_exit(outcome.exit_code, outcome.signal)
+        console.print(Text(f"  {reason}", style="red"))
+        if finished.tail:
+            console.print(Text("  last lines:", style="dim"))
+            for line in finished.tail[-TAIL_SHOWN:]:
+                console.print(Text(f"    {line}"))
+        if finished.log_path:
+            console.print(Text(f"  full log: {finished.log_path}", style="dim"))
+
+
+def _short(name: str, width: int = 48) -> str:
+    first = name.strip().splitlines()[0] if name.strip() else ""
+    return first if len(first) <= width else first[: width - 1] + "…"
+
+
+def _failure_dict(record: StepRecord) -> dict[str, Any]:
+    assert record.finished is not None
+    o = record.finished.outcome
+    return {
+        "job": record.job,
+        "node": record.node,
+        "step": record.index,
+        "name": record.name,
+        "command": record.command,
+        "status": o.status.value,
+        "exit_code": o.exit_code,
+        "signal": o.signal,
+        "message": o.message,
+        "tail": list(record.finished.tail),
+        "log_path": record.finished.log_path,
+    }

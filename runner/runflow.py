@@ -1,0 +1,303 @@
+"""From typed requests to results: the core calls behind ``runner run``, ``plan`` and friends.
+
+The CLI (and the API server) build a request record from their arguments and call one function
+here; nothing here parses flags, prints, or exits.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from runner.config.load import LoadOptions, load_config
+from runner.config.model import Config
+from runner.contexts import contexts_path, load_contexts
+from runner.engine import Engine, RunOptions, RunResult
+from runner.environment import parse_assignment, parse_env_file
+from runner.errors import UsageError
+from runner.events import EventBus, Notice, Subscriber
+from runner.executors.base import Executor
+from runner.graph import JobGraph, Selection, plan
+from runner.output import MIN_SECRET
+from runner.project import Project, find_project
+from runner.store.state import StateDir, resolve_root
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectRequest:
+    """Where the project and its config are, and the pipeline it is processed for."""
+
+    config: Path | None = None
+    project_dir: Path | None = None
+    branch: str | None = None
+    tag: str | None = None
+    revision: str | None = None
+    params: tuple[str, ...] = ()  # --param KEY=VALUE
+    orb_dir: Path | None = None
+    state_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRequest:
+    project: ProjectRequest = ProjectRequest()
+    jobs: tuple[str, ...] = ()
+    workflow: str | None = None
+    with_requires: bool = False
+    env: tuple[str, ...] = ()  # -e NAME=value
+    env_files: tuple[Path, ...] = ()
+    pass_env: tuple[str, ...] = ()
+    parallelism: int | None = None
+    node_index: int | None = None
+    jobs_limit: int | None = None
+    fail_fast: bool = False
+    approve: tuple[str, ...] = ()
+    contexts_file: Path | None = None
+    keep: bool = False
+    ssh_mode: bool = False
+    docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    project: Project
+    config: Config
+    pipeline_id: str
+
+
+def open_project(request: ProjectRequest, *, cwd: Path | None = None) -> Project:
+    project = find_project(config=request.config, project_dir=request.project_dir, cwd=cwd)
+    if request.branch is not None and request.tag is not None:
+        raise UsageError("--branch and --tag cannot be used together (a push is one or the other)")
+    return project.with_refs(branch=request.branch, tag=request.tag, revision=request.revision)
+
+
+def load(
+    request: ProjectRequest,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Loaded:
+    project = open_project(request, cwd=cwd)
+    environ = os.environ if environ is None else environ
+    params = _params(request)
+    pipeline_id = str(uuid.uuid4())
+    options = _load_options(request, project, params, pipeline_id, environ)
+    config = load_config(project.config_path, project.config_display, options)
+    return Loaded(project, config, pipeline_id)
+
+
+def _load_options(
+    request: ProjectRequest,
+    project: Project,
+    params: dict[str, str],
+    pipeline_id: str,
+    environ: Mapping[str, str],
+) -> LoadOptions:
+    state = StateDir(resolve_root(project.root, request.state_dir, environ))
+    return LoadOptions(
+        pipeline_parameters=params,
+        pipeline_values=_pipeline_values(project, state, pipeline_id),
+        orb_dir=request.orb_dir or project.root / ".circleci" / "orbs",
+    )
+
+
+def process_text(request: ProjectRequest, *, cwd: Path | None = None) -> str:
+    """The processed config as YAML, like ``circleci config process``."""
+    from runner.config.dump import dump_processed
+    from runner.config.load import build_config, processed_tree
+
+    project = open_project(request, cwd=cwd)
+    options = _load_options(request, project, _params(request), str(uuid.uuid4()), os.environ)
+    root, version = processed_tree(project.config_path, project.config_display, options)
+    build_config(root, version, project.config_display)  # refuse what `run` would refuse
+    return dump_processed(root)
+
+
+def _params(request: ProjectRequest) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for text in request.params:
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param takes KEY=VALUE, got {text!r}")
+        params[key] = value
+    return params
+
+
+def _pipeline_values(project: Project, state: StateDir, pipeline_id: str) -> dict[str, object]:
+    git = project.git
+    number = state.peek_run_number()
+    try:
+        from runner.config.pipeline import pipeline_values
+    except ImportError:  # 2.1 processing not installed: pipeline values unused by 2.0 configs
+        return {}
+    return pipeline_values(
+        branch=git.branch,
+        tag=git.tag,
+        revision=git.sha,
+        git_url=git.remote_url,
+        number=number,
+        pipeline_id=pipeline_id,
+    )
+
+
+def selection_for(request: RunRequest, project: Project) -> Selection:
+    return Selection(
+        jobs=request.jobs,
+        workflow=request.workflow,
+        with_requires=request.with_requires,
+        branch=project.git.branch,
+        tag=project.git.tag,
+        parallelism=request.parallelism,
+        node_index=request.node_index,
+    )
+
+
+def project_env(request: RunRequest, environ: Mapping[str, str]) -> dict[str, str]:
+    """``--env-file`` files in order, then ``-e`` values: project-level variables."""
+    env: dict[str, str] = {}
+    for path in request.env_files:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise UsageError(f"cannot read --env-file {path}: {exc.strerror}") from None
+        try:
+            env.update(parse_env_file(text, str(path)))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    for text in request.env:
+        if "=" not in text and text in environ:
+            env[text] = environ[text]  # ``-e NAME`` passes the caller's value, as docker does
+            continue
+        try:
+            name, value = parse_assignment(text)
+        except ValueError as exc:
+            raise UsageError(f"-e: {exc}") from None
+        env[name] = value
+    return env
+
+
+def build_executors(
+    request: RunRequest, environ: Mapping[str, str], kinds: set[str]
+) -> dict[str, Executor]:
+    """Only the executors the graph needs: the docker SDK is slow to import and needs an engine."""
+    executors: dict[str, Executor] = {}
+    if "machine" in kinds:
+        from runner.executors.machine import MachineExecutor
+
+        executors["machine"] = MachineExecutor(
+            environ=environ, pass_env=request.pass_env, keep=request.keep
+        )
+    if "docker" in kinds:
+        from runner.executors.docker import DockerExecutor
+
+        executors["docker"] = DockerExecutor.from_options(
+            environ=environ, keep=request.keep, pass_env=request.pass_env, **request.docker
+        )
+    return executors
+
+
+def run(
+    request: RunRequest,
+    *,
+    subscribers: list[Subscriber],
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    approver: Callable[[str], bool] | None = None,
+    on_engine: Callable[[Engine], None] = lambda _e: None,
+    executors: Mapping[str, Executor] | None = None,
+) -> RunResult:
+    environ = dict(os.environ if environ is None else environ)
+    loaded = load(request.project, cwd=cwd, environ=environ)
+    graph = plan(loaded.config, selection_for(request, loaded.project))
+    _check_runnable(graph)
+    env = project_env(request, environ)
+    contexts = _contexts(request, graph, environ)
+    secrets = tuple(env.values()) + tuple(v for c in contexts.values() for v in c.values())
+    bus = EventBus()
+    for subscriber in subscribers:
+        bus.subscribe(subscriber)
+    for name, value in {**env, **{k: v for c in contexts.values() for k, v in c.items()}}.items():
+        if 0 < len(value.strip()) < MIN_SECRET:
+            bus.emit(
+                Notice(
+                    text=f"{name} is shorter than {MIN_SECRET} characters and will not be "
+                    "masked in output",
+                    level="warning",
+                )
+            )
+    options = RunOptions(
+        jobs_limit=request.jobs_limit or os.cpu_count() or 1,
+        fail_fast=request.fail_fast,
+        project_env=env,
+        contexts=contexts,
+        secrets=secrets,
+        approve=frozenset(request.approve),
+        keep=request.keep,
+        ssh_mode=request.ssh_mode,
+        user=_user(),
+    )
+    state = StateDir(resolve_root(loaded.project.root, request.project.state_dir, environ))
+    engine = Engine(
+        graph=graph,
+        project=loaded.project,
+        state=state,
+        executors=executors
+        if executors is not None
+        else build_executors(request, environ, {j.executor_kind for j in graph.jobs}),
+        bus=bus,
+        options=options,
+        approver=approver,
+        pipeline_id=loaded.pipeline_id,
+    )
+    on_engine(engine)
+    return engine.run()
+
+
+def _check_runnable(graph: JobGraph) -> None:
+    foreign = sorted(
+        {
+            j.job.executor.kind
+            for j in graph.jobs
+            if j.job and j.job.executor.kind in ("macos", "windows")
+        }
+    )
+    if foreign:
+        names = [j.id for j in graph.jobs if j.job and j.job.executor.kind in foreign]
+        raise UsageError(
+            f"{' and '.join(foreign)} jobs cannot run on this machine: {', '.join(names)}",
+            hint="run the other jobs by name, or pick a workflow without them",
+        )
+    if not graph.jobs:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in graph.skipped[:5])
+        raise UsageError(
+            "nothing to run" + (f" ({reasons})" if reasons else ""),
+            hint="use --branch/--tag, -w WORKFLOW, or name jobs",
+        )
+
+
+def _contexts(
+    request: RunRequest, graph: JobGraph, environ: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    if not any(j.contexts for j in graph.jobs):
+        return {}
+    path = contexts_path(request.contexts_file, environ)
+    return load_contexts(path, required=request.contexts_file is not None)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
+
+
+def stream_is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

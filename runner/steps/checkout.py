@@ -1,0 +1,66 @@
+"""``checkout``: the project's files, with ``.git``, copied into the node.
+
+CircleCI clones the pushed commit; locally the point is to test what is on disk, so runner
+copies the working tree as git sees it: tracked files and untracked files that are not
+ignored, plus ``.git`` so git commands work in the job. The user's tree is never mounted, so a
+job cannot change it. Submodules are not checked out, as on CircleCI [CR].
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from runner.config.model import CheckoutStep, Step
+from runner.events import Status, StepOutcome
+from runner.steps.context import StepContext
+
+
+def project_files(root: Path) -> tuple[list[str], str | None]:
+    """Relative names to copy, and a note for the user when the project is not a git repo."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return _all_files(root), "not a git repository: copied every file of the project"
+    names = [n for n in dict.fromkeys(listed.decode(errors="surrogateescape").split("\0")) if n]
+    # Deleted-but-tracked files are listed too, and submodules appear as directories.
+    present = [n for n in names if os.path.lexists(root / n) and not _is_gitlink(root / n)]
+    git = root / ".git"
+    if git.is_dir():
+        present += _all_files(root, under=".git")
+        return present, None
+    return present, "the project's .git is not a directory (a worktree?): copied files without it"
+
+
+def _is_gitlink(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _all_files(root: Path, under: str = "") -> list[str]:
+    out: list[str] = []
+    base = root / under if under else root
+    for folder, dirs, files in os.walk(base):
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == "." else rel + "/"
+        if not under:
+            dirs[:] = [d for d in dirs if d != ".git"]
+        out.extend(prefix + name for name in files)
+        out.extend(prefix + d for d in dirs if os.path.islink(os.path.join(folder, d)))
+    return out
+
+
+def checkout(step: Step, ctx: StepContext) -> StepOutcome:
+    assert isinstance(step, CheckoutStep)
+    dest = ctx.session.resolve(step.path, base=ctx.workdir)
+    names, note = project_files(ctx.project_root)
+    if note:
+        ctx.notice(note)
+    ctx.session.put_files(dest, ctx.project_root, names)
+    ctx.sink.write(f"Copied {len(names)} files of the working tree into {dest}\n".encode())
+    return StepOutcome(status=Status.PASSED)

@@ -1,0 +1,97 @@
+"""The state directory: one place per project for runs, logs, node homes, caches and workspaces.
+
+Default: ``$XDG_STATE_HOME/runner/<project>-<hash>`` (``~/.local/state/runner/...``), outside
+the project so a checkout never copies it; ``--state-dir`` or ``RUNNER_STATE_DIR`` override it.
+Numbers (runs, and CIRCLE_BUILD_NUM per job) come from one counter file updated under a lock,
+so two runs of one project at once never share a number or a directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a job id (``workflow/job`` -> ``workflow__job``)."""
+    return _SAFE.sub("_", text.replace("/", "__")) or "_"
+
+
+def default_root(project_root: Path, environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_STATE_HOME") or os.path.join(
+        environ.get("HOME", os.path.expanduser("~")), ".local", "state"
+    )
+    digest = hashlib.sha256(str(project_root).encode()).hexdigest()[:8]
+    return Path(base) / "runner" / f"{safe_name(project_root.name)}-{digest}"
+
+
+def resolve_root(project_root: Path, override: Path | None, environ: Mapping[str, str]) -> Path:
+    if override is not None:
+        return override.expanduser().resolve()
+    if environ.get("RUNNER_STATE_DIR"):
+        return Path(environ["RUNNER_STATE_DIR"]).expanduser().resolve()
+    return default_root(project_root, environ)
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _bump(self, **counts: int) -> dict[str, int]:
+        """Advance named counters under the lock; return each counter's first new number."""
+        path = self.root / "counters.json"
+        with self.locked():
+            try:
+                current = json.loads(path.read_text())
+            except (OSError, ValueError):
+                current = {}
+            first = {name: int(current.get(name, 0)) + 1 for name in counts}
+            for name, count in counts.items():
+                current[name] = int(current.get(name, 0)) + count
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(current))
+            os.replace(tmp, path)
+        return first
+
+    def peek_run_number(self) -> int:
+        """The number the next run will probably get (pipeline.number while loading)."""
+        try:
+            return int(json.loads((self.root / "counters.json").read_text()).get("run", 0)) + 1
+        except (OSError, ValueError):
+            return 1
+
+    def new_run(self, job_count: int) -> tuple[int, list[int]]:
+        """A fresh run number and ``job_count`` build numbers; creates the run directory."""
+        first = self._bump(run=1, build=max(job_count, 0))
+        run = first["run"]
+        (self.runs / str(run)).mkdir(parents=True, exist_ok=False)
+        return run, [first["build"] + i for i in range(job_count)]
+
+    def run_dir(self, run: int | str) -> Path:
+        return self.runs / str(run)
+
+    def node_dir(self, run: int | str, job_id: str, node: int) -> Path:
+        return self.run_dir(run) / "jobs" / safe_name(job_id) / str(node)
