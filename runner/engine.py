@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
@@ -36,6 +35,7 @@ from runner.graph import JobGraph, PlannedJob
 from runner.node import NodeRun, NodeSetup
 from runner.output import Masker
 from runner.project import Project
+from runner.steps.context import RunServices
 from runner.store.state import StateDir
 
 # CircleCI's job statuses for ``requires`` in map form [CR], from ours.
@@ -74,11 +74,6 @@ class RunResult:
 
 
 @dataclass
-class _RunServices:
-    run_dir: Path
-
-
-@dataclass
 class _JobState:
     job: PlannedJob
     status: Status = Status.PENDING
@@ -100,7 +95,6 @@ class Engine:
         bus: EventBus,
         options: RunOptions,
         approver: Callable[[str], bool] | None = None,
-        services: Any = None,
         pipeline_id: str | None = None,
     ) -> None:
         self.graph = graph
@@ -117,7 +111,6 @@ class Engine:
         self._jobs = {j.id: _JobState(j) for j in graph.jobs}
         self._queue: deque[tuple[str, int]] = deque()
         self._free = max(1, options.jobs_limit)
-        self._services = services
         self.workflow_id = str(uuid.uuid4())
         self.pipeline_id = pipeline_id or str(uuid.uuid4())
 
@@ -157,8 +150,10 @@ class Engine:
         run_number, build_nums = self.state.new_run(len(self.graph.jobs))
         self.run_id = str(run_number)
         self.run_dir = self.state.run_dir(run_number)
-        if self._services is None:
-            self._services = _RunServices(self.run_dir)
+        self._services = RunServices(
+            state=self.state, run_dir=self.run_dir, run_id=self.run_id, graph=self.graph,
+            project=self.project,
+        )
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num
         started = time.monotonic()

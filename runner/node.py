@@ -66,6 +66,7 @@ class NodeRun:
         self.deploy_gate: bool | None = None  # node 0's barrier result, once waited for
         self.gate_reason = "skipped: the job was cancelled"
         self.logs = setup.spec.node_dir / "logs"
+        self._facts = setup.facts
 
     # ------------------------------------------------------------ events
 
@@ -141,6 +142,7 @@ class NodeRun:
         facts = replace(
             self.s.facts, home=session.home, bash_env=session.bash_env, task_data=session.task_data
         )
+        self._facts = facts
         return node_environment(
             base=session.base_env(),
             project=self.s.project_env,
@@ -234,6 +236,8 @@ class NodeRun:
             log_path=log_path,
             notice=self.notice,
             services=self.s.services,
+            facts=self._facts,
+            planned=self.s.job,
             failed=self.failed,
             background=background,
         )

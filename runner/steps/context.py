@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
-
 from runner.config.model import Job, Step
+from runner.environment import NodeFacts
 from runner.events import StepOutcome
 from runner.executors.base import NodeSpec, Process, Session
+from runner.graph import JobGraph, PlannedJob
 from runner.output import StepSink
+from runner.project import Project
+from runner.store.state import StateDir
 
 
 @dataclass
@@ -24,11 +26,15 @@ class Background:
     log_path: str
 
 
-class RunServices(Protocol):
-    """Run-wide facilities a step may use (caches, workspaces, artifacts); see ``runner.store``."""
+@dataclass(frozen=True)
+class RunServices:
+    """Run-wide facts and places a step may use (caches, workspaces, artifacts, results)."""
 
-    @property
-    def run_dir(self) -> Path: ...
+    state: StateDir  # per project: caches live under state.root
+    run_dir: Path  # this run: artifacts, test results, workspace layers
+    run_id: str
+    graph: JobGraph  # workspaces are layered in the order of the graph
+    project: Project
 
 
 @dataclass
@@ -45,6 +51,8 @@ class StepContext:
     log_path: str
     notice: Callable[[str], None]
     services: RunServices
+    facts: NodeFacts  # branch, revision, build number, job name of this node
+    planned: PlannedJob  # the job as planned: workflow, requires
     failed: bool = False  # whether an earlier step of this node failed
     background: list[Background] = field(default_factory=list)
 

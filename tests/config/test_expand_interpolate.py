@@ -174,7 +174,8 @@ def test_sections_keep_text_for_truthy_and_falsy_values() -> None:
               short: {type: boolean, default: true}
             docker: [{image: alpine}]
             steps:
-              - run: ls <<# parameters.all >>-a<</ parameters.all >><<^ parameters.short >> -l<</ parameters.short >>
+              - run: ls <<# parameters.all >>-a<</ parameters.all >><<^ parameters.short >>
+                  -l<</ parameters.short >>
     """
     assert expand(text)["jobs"]["build"]["steps"] == [{"run": "ls -a"}]
 
@@ -204,11 +205,13 @@ def test_pipeline_values_with_local_defaults() -> None:
             docker: [{image: alpine}]
             steps:
               - run: echo << pipeline.id >> << pipeline.number >> [<< pipeline.git.branch >>]
-              - run: echo [<< pipeline.trigger_parameters.gitlab.branch >>] << pipeline.trigger_source >>
+              - run: echo [<< pipeline.trigger_parameters.gitlab.branch >>]
+              - run: echo << pipeline.trigger_source >>
     """
     assert expand(text)["jobs"]["build"]["steps"] == [
         {"run": f"echo {LOCAL_PIPELINE_ID} 1 []"},
-        {"run": "echo [] local"},
+        {"run": "echo []"},
+        {"run": "echo local"},
     ]
 
 
@@ -222,7 +225,8 @@ def test_pipeline_values_given() -> None:
             docker: [{image: alpine}]
             parallelism: << pipeline.number >>
             steps:
-              - run: echo << pipeline.git.branch >> << pipeline.git.revision >> << pipeline.project.type >>
+              - run: echo << pipeline.git.branch >> << pipeline.git.revision >>
+                  << pipeline.project.type >>
     """
     job = expand(text, pipeline_values=values)["jobs"]["build"]
     assert job["parallelism"] == 42

@@ -229,17 +229,18 @@ executors:
     resource_class: large
 jobs:
 """
+EXECUTOR_ENV = {"ENV": "ci", "SHARED": "executor"}
 
 
 @pytest.mark.parametrize(
     ("job", "expected"),
     [
         ("executor: node\nsteps: [checkout]",
-         {"docker": [{"image": "cimg/node:lts"}], "environment": {"ENV": "ci", "SHARED": "executor"},
+         {"docker": [{"image": "cimg/node:lts"}], "environment": EXECUTOR_ENV,
           "working_directory": "/app", "shell": "/bin/bash", "resource_class": "large",
           "steps": ["checkout"]}),
         ("executor: {name: node, tag: '20.1'}\nsteps: [checkout]",
-         {"docker": [{"image": "cimg/node:20.1"}], "environment": {"ENV": "ci", "SHARED": "executor"},
+         {"docker": [{"image": "cimg/node:20.1"}], "environment": EXECUTOR_ENV,
           "working_directory": "/app", "shell": "/bin/bash", "resource_class": "large",
           "steps": ["checkout"]}),
         # the job's keys win wholesale; environments merge, the job winning [RC]
@@ -250,7 +251,7 @@ jobs:
           "environment": {"ENV": "ci", "SHARED": "job", "OWN": "1"}, "steps": ["checkout"]}),
         # a machine job drops the executor's docker images
         ("machine: {image: ubuntu-2204:current}\nexecutor: node\nsteps: [checkout]",
-         {"machine": {"image": "ubuntu-2204:current"}, "environment": {"ENV": "ci", "SHARED": "executor"},
+         {"machine": {"image": "ubuntu-2204:current"}, "environment": EXECUTOR_ENV,
           "working_directory": "/app", "shell": "/bin/bash", "resource_class": "large",
           "steps": ["checkout"]}),
         # the 2.0 list form of environment merges too, later entries winning

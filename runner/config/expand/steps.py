@@ -91,13 +91,13 @@ def _call(x: Expander, out: MList, command: Definition, args: Any, *, env: Env, 
     scope = x.bind(command, args, env, mark, path)
     inner = env.calling(command, scope, mark, path)
     # One command with the same arguments always gives the same steps: expand it once.
-    key = ("command", id(body), id(command.ns), freeze(scope.params))
-    done = x.cache.get(key)
+    cache_key = ("command", id(body), id(command.ns), freeze(scope.params))
+    done = x.cache.get(cache_key)
     if done is None:
         where = join(command.path, "steps")
         steps = x.interp.tree(body["steps"], scope, where, body.mark_of("steps"))
         done = expand_steps(x, steps, inner, body.mark_of("steps"), where)
-        x.cache[key] = done
+        x.cache[cache_key] = done
     _splice(x, out, done, env, mark=mark, path=path)
 
 
