@@ -36,7 +36,6 @@ def explain_exit(code: int | None, sig: int | None, *, oom: bool = False) -> str
         return "did not finish"
     meaning = {
         1: "",
-        2: "misuse of a shell builtin, or a command's usage error",
         126: "a command was found but is not executable",
         127: "command not found",
         130: "interrupted (SIGINT)",

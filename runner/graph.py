@@ -118,13 +118,15 @@ def _planned(
     name: str | None = None,
 ) -> PlannedJob:
     total = 1 if job is None else (selection.parallelism or job.parallelism)
-    if selection.node_index is not None and job is not None:
+    if job is None:
+        nodes: tuple[int, ...] = ()  # an approval runs nothing
+    elif selection.node_index is not None:
         if selection.node_index >= total:
             raise UsageError(
                 f"--node-index {selection.node_index} is outside job '{job.name}' "
                 f"with {total} node(s)"
             )
-        nodes: tuple[int, ...] = (selection.node_index,)
+        nodes = (selection.node_index,)
     else:
         nodes = tuple(range(total))
     statuses: Mapping[str, tuple[str, ...]] = MappingProxyType({})
@@ -224,7 +226,7 @@ def _plan_workflows(
             skipped.append(Skipped(workflow.name, workflow.name, "its 'when' is false"))
             continue
         kept: dict[str, m.WorkflowJob] = {}
-        for entry in workflow.jobs:  # entries are in an order where requires come first
+        for entry in _entries_in_order(workflow.jobs):
             reason = applies(entry, branch=selection.branch, tag=selection.tag)
             filtered_reqs = [r for r in entry.requires if r not in kept]
             if reason is None and entry.requires and len(filtered_reqs) == len(entry.requires):
@@ -253,6 +255,21 @@ def _plan_workflows(
         tuple(skipped),
         tuple(w.name for w in workflows if w.enabled or explicit),
     )
+
+
+def _entries_in_order(entries: tuple[m.WorkflowJob, ...]) -> list[m.WorkflowJob]:
+    """Entries with every requirement before its dependents, otherwise as written."""
+    names = {e.name for e in entries}
+    done: set[str] = set()
+    out: list[m.WorkflowJob] = []
+    while len(out) < len(entries):
+        ready = [e for e in entries if e.name not in done
+                 and all(r in done or r not in names for r in e.requires)]
+        if not ready:  # a cycle: validation reports it; keep the written order here
+            return [*out, *(e for e in entries if e.name not in done)]
+        out.append(ready[0])
+        done.add(ready[0].name)
+    return out
 
 
 def _toposort(jobs: list[PlannedJob]) -> tuple[PlannedJob, ...]:

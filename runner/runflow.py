@@ -21,7 +21,7 @@ from runner.engine import Engine, RunOptions, RunResult
 from runner.environment import parse_assignment, parse_env_file
 from runner.errors import UsageError
 from runner.events import EventBus, Notice, Subscriber
-from runner.executors.base import Executor
+from runner.executors.base import Executor, KillPolicy
 from runner.graph import JobGraph, Selection, plan
 from runner.output import MIN_SECRET
 from runner.project import Project, find_project
@@ -40,6 +40,8 @@ class ProjectRequest:
     params: tuple[str, ...] = ()  # --param KEY=VALUE
     orb_dir: Path | None = None
     state_dir: Path | None = None
+    numbers: tuple[int, tuple[int, ...]] | None = None  # reserved by an API trigger (StateDir)
+    pipeline_id: str | None = None  # set by an API trigger, which answers with it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +62,11 @@ class RunRequest:
     keep: bool = False
     ssh_mode: bool = False
     docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
+    # API ``build_parameters``: environment below every config and project value [ENV-2020].
+    build_parameters: Mapping[str, str] = field(default_factory=dict)
+    # Project-level variables from the API server (its URL and a token), and values to mask.
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    extra_secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +92,7 @@ def load(
     project = open_project(request, cwd=cwd)
     environ = os.environ if environ is None else environ
     params = _params(request)
-    pipeline_id = str(uuid.uuid4())
+    pipeline_id = request.pipeline_id or str(uuid.uuid4())
     options = _load_options(request, project, params, pipeline_id, environ)
     config = load_config(project.config_path, project.config_display, options)
     return Loaded(project, config, pipeline_id)
@@ -98,7 +105,7 @@ def _load_options(
     pipeline_id: str,
     environ: Mapping[str, str],
 ) -> LoadOptions:
-    state = StateDir(resolve_root(project.root, request.state_dir, environ))
+    state = StateDir(resolve_root(project.root, request.state_dir, environ), request.numbers)
     return LoadOptions(
         pipeline_parameters=params,
         pipeline_values=_pipeline_values(project, state, pipeline_id),
@@ -181,6 +188,18 @@ def project_env(request: RunRequest, environ: Mapping[str, str]) -> dict[str, st
     return env
 
 
+def kill_policy(environ: Mapping[str, str]) -> KillPolicy:
+    """``RUNNER_STOP_GRACE=INT,TERM``: seconds a step gets after SIGINT, then after SIGTERM."""
+    text = environ.get("RUNNER_STOP_GRACE", "")
+    if not text:
+        return KillPolicy()
+    try:
+        first, _, second = text.partition(",")
+        return KillPolicy(interrupt_grace=float(first), terminate_grace=float(second or first))
+    except ValueError:
+        raise UsageError(f"RUNNER_STOP_GRACE takes seconds like '2,5', got {text!r}") from None
+
+
 def build_executors(
     request: RunRequest, environ: Mapping[str, str], kinds: set[str]
 ) -> dict[str, Executor]:
@@ -190,7 +209,8 @@ def build_executors(
         from runner.executors.machine import MachineExecutor
 
         executors["machine"] = MachineExecutor(
-            environ=environ, pass_env=request.pass_env, keep=request.keep
+            environ=environ, pass_env=request.pass_env, keep=request.keep,
+            kill=kill_policy(environ),
         )
     if "docker" in kinds:
         from runner.executors.docker import DockerExecutor
@@ -218,6 +238,7 @@ def run(
     env = project_env(request, environ)
     contexts = _contexts(request, graph, environ)
     secrets = tuple(env.values()) + tuple(v for c in contexts.values() for v in c.values())
+    secrets += request.extra_secrets
     bus = EventBus()
     for subscriber in subscribers:
         bus.subscribe(subscriber)
@@ -233,7 +254,7 @@ def run(
     options = RunOptions(
         jobs_limit=request.jobs_limit or os.cpu_count() or 1,
         fail_fast=request.fail_fast,
-        project_env=env,
+        project_env={**request.build_parameters, **request.extra_env, **env},
         contexts=contexts,
         secrets=secrets,
         approve=frozenset(request.approve),
@@ -241,7 +262,10 @@ def run(
         ssh_mode=request.ssh_mode,
         user=_user(),
     )
-    state = StateDir(resolve_root(loaded.project.root, request.project.state_dir, environ))
+    state = StateDir(
+        resolve_root(loaded.project.root, request.project.state_dir, environ),
+        request.project.numbers,
+    )
     engine = Engine(
         graph=graph,
         project=loaded.project,

@@ -132,7 +132,7 @@ def read_job(r: Reader, name: str, value: Any, mark: Mark) -> m.Job | None:
 
 
 def read_executor(r: Reader, node: MDict, path: str) -> m.Executor | None:
-    present = [k for k in ("docker", "machine", "macos") if k in node]
+    present = [k for k in node if k in ("docker", "machine", "macos")]
     if not present:
         r.problem(
             node.mark,

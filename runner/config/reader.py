@@ -51,7 +51,12 @@ class Reader:
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise ConfigError(self.problems)
+            # In file order, as a person reads the file; problems without a place go last.
+            ordered = sorted(
+                self.problems,
+                key=lambda p: (p.mark is None, p.mark.line if p.mark else 0, p.mark.col if p.mark else 0),
+            )
+            raise ConfigError(ordered)
 
     # ------------------------------------------------------------ shapes
 

@@ -350,7 +350,7 @@ def _handle(builder: _Builder, event: yaml.Event) -> None:
         raw: str | None = None
         if event.tag is None and plain:
             value = resolve_plain(event.value)
-            raw = None if isinstance(value, str) else event.value
+            raw = None if isinstance(value, str) or value is None else event.value
         elif event.tag is None:
             value = event.value  # quoted: always a string
         else:

@@ -17,6 +17,14 @@ from runner.config.model import Job
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KillPolicy:
+    """Grace periods of the phased stop: INT, then TERM, then KILL [reliability.md point 2]."""
+
+    interrupt_grace: float = 2.0
+    terminate_grace: float = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExecRequest:
     script: str  # the step's command text
     shell: tuple[str, ...]  # argv before the script file, e.g. ("/bin/bash", "-eo", "pipefail")

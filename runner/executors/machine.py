@@ -22,20 +22,19 @@ from typing import IO
 
 from runner.config.model import Job
 from runner.executors import host_procs
-from runner.executors.base import ExecRequest, ExecResult, NodeSpec, OutputSink, Process
+from runner.executors.base import (
+    ExecRequest,
+    ExecResult,
+    KillPolicy,
+    NodeSpec,
+    OutputSink,
+    Process,
+)
 
 # Host variables steps may see; everything else must be asked for with --pass-env.
 PASSED_BY_DEFAULT = ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR")
 PASSED_PREFIXES = ("LC_",)
 _IDLE_FLUSH = 0.2  # seconds before a partial line is shown
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KillPolicy:
-    """Grace periods of the phased stop: INT, then TERM, then KILL."""
-
-    interrupt_grace: float = 2.0
-    terminate_grace: float = 5.0
 
 
 @dataclass
@@ -114,6 +113,8 @@ class MachineSession:
         return os.path.normpath(os.path.join(root, path))
 
     def start(self, request: ExecRequest, sink: OutputSink) -> Process:
+        # A step's working_directory is created when missing, like the job's [CR].
+        os.makedirs(request.cwd, exist_ok=True)
         with self._lock:
             self._scripts += 1
             script = self.spec.node_dir / "tmp" / f"step-{self._scripts}.sh"

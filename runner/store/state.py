@@ -45,6 +45,9 @@ def resolve_root(project_root: Path, override: Path | None, environ: Mapping[str
 @dataclass(frozen=True)
 class StateDir:
     root: Path
+    # Numbers taken earlier with ``reserve``: a queued API trigger answers with its build_num
+    # before the run starts, and the run must then use that number [APIV1].
+    reserved: tuple[int, tuple[int, ...]] | None = None
 
     @property
     def runs(self) -> Path:
@@ -78,17 +81,30 @@ class StateDir:
 
     def peek_run_number(self) -> int:
         """The number the next run will probably get (pipeline.number while loading)."""
+        if self.reserved is not None:
+            return self.reserved[0]
         try:
             return int(json.loads((self.root / "counters.json").read_text()).get("run", 0)) + 1
         except (OSError, ValueError):
             return 1
 
     def new_run(self, job_count: int) -> tuple[int, list[int]]:
-        """A fresh run number and ``job_count`` build numbers; creates the run directory."""
-        first = self._bump(run=1, build=max(job_count, 0))
-        run = first["run"]
+        """A fresh (or the reserved) run number and ``job_count`` build numbers; creates the
+        run directory."""
+        if self.reserved is None:
+            run, builds = self.reserve(job_count)
+        else:
+            run, builds = self.reserved
+            if len(builds) != job_count:  # the config changed since the trigger: new job numbers
+                first = self._bump(build=max(job_count, 0))["build"]
+                builds = tuple(first + i for i in range(job_count))
         (self.runs / str(run)).mkdir(parents=True, exist_ok=False)
-        return run, [first["build"] + i for i in range(job_count)]
+        return run, list(builds)
+
+    def reserve(self, job_count: int) -> tuple[int, tuple[int, ...]]:
+        """Take a run number and ``job_count`` build numbers now, for a run that starts later."""
+        first = self._bump(run=1, build=max(job_count, 0))
+        return first["run"], tuple(first["build"] + i for i in range(job_count))
 
     def run_dir(self, run: int | str) -> Path:
         return self.runs / str(run)

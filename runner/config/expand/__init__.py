@@ -19,11 +19,13 @@ import gc
 from typing import TYPE_CHECKING
 
 from runner.config.expand.context import Env, Expander
+from runner.config.expand.executors import resolve_executor
 from runner.config.expand.interpolate import Interpolator, Scope
 from runner.config.expand.namespace import Namespace
 from runner.config.expand.nodes import Problems
 from runner.config.expand.orbs import OrbLoader
 from runner.config.expand.pipeline_params import read_pipeline_parameters
+from runner.config.expand.steps import expand_steps
 from runner.config.expand.workflows import build_jobs, expand_workflows
 from runner.config.pipeline import DEFAULT_VALUES
 from runner.config.yaml import MDict
@@ -53,7 +55,8 @@ def _expand(root: MDict, options: LoadOptions) -> MDict:
     interp = Interpolator(parameters, {**DEFAULT_VALUES, **options.pipeline_values})
     ns = Namespace(label="", body=root, path="", in_orb=False,
                    loader=OrbLoader(interp, options.orb_dir))
-    x, env, problems = Expander(interp), Env(ns, Scope()), Problems()
+    x = Expander(interp, steps=expand_steps, executor=resolve_executor)
+    env, problems = Env(ns, Scope()), Problems()
     workflows = expand_workflows(x, env, root, problems)
     jobs = build_jobs(x, env, root, workflows, problems)
     problems.raise_if_any()

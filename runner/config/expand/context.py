@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,19 +34,23 @@ class Env:
         return Env(definition.ns, scope, (*self.calls, name))
 
 
+# expand_steps(x, steps, env, mark, path) and resolve_executor(x, value, env, mark, path), given
+# by the package so that this module needs neither (they need it)
+Complete = Callable[["Expander", Any, Env, Mark, str], Any]
+
+
 class Expander:
-    def __init__(self, interp: Interpolator) -> None:
+    def __init__(self, interp: Interpolator, *, steps: Complete, executor: Complete) -> None:
         self.interp = interp
         self.cache: dict[Any, Any] = {}
+        self._steps = steps
+        self._executor = executor
 
     def bind(
         self, definition: Definition, args: MDict | None, caller: Env, mark: Mark, path: str,
         *, skip: tuple[str, ...] = (),
     ) -> Scope:
         """The scope of one invocation of ``definition`` with ``args`` written at ``path``."""
-        from runner.config.expand.executors import resolve_executor
-        from runner.config.expand.steps import expand_steps
-
         owner = definition.label
         home = Env(definition.ns, Scope(owner=owner, in_orb=definition.ns.in_orb), caller.calls)
 
@@ -58,10 +63,10 @@ class Expander:
             if not from_caller and param.type in ("steps", "executor"):
                 value = self.interp.tree(value, home.scope, where, at)
             if param.type == "steps":
-                return value if isinstance(value, ExpandedSteps) else expand_steps(
+                return value if isinstance(value, ExpandedSteps) else self._steps(
                     self, value, env, at, where)
             if param.type == "executor":
-                return resolve_executor(self, value, env, at, where)
+                return self._executor(self, value, env, at, where)
             return value
 
         params = definition.ns.params(definition)

@@ -69,7 +69,7 @@ def read_entry(x: Expander, env: Env, item: Any, mark: Mark, path: str) -> list[
 
 
 def _name(entry: MDict, default: str) -> str:
-    return entry.text("name") or default if "name" in entry else default
+    return (entry.text("name") or default) if "name" in entry else default
 
 
 def _job(env: Env, ref: str, mark: Mark, path: str) -> Definition:

@@ -27,7 +27,7 @@ _REF = re.compile(r"<<\s*(" + _NAME + r")\s*>>")
 _SECTION = re.compile(r"<<([#^])\s*(" + _NAME + r")\s*>>(.*?)<</\s*\2\s*>>", re.S)
 # Pipeline values that may be absent; an absent one "will resolve to an empty string" [PV].
 _OPEN_PREFIXES = ("pipeline.trigger_parameters.", "pipeline.event.", "pipeline.schedule.",
-                  "pipeline.deploy.")
+                  "pipeline.deploy.", "pipeline.git.branch.is_default")
 _PIPELINE_PARAMS = "pipeline.parameters."
 
 
@@ -54,7 +54,8 @@ class Interpolator:
     # ------------------------------------------------------------ tree walk
 
     def needs(self, node: Any) -> bool:
-        """Whether ``node`` holds any ``<<`` (memoised for input containers, which never change)."""
+        """Whether ``node`` holds any ``<<`` (memoised for containers: input nodes never change,
+        and the memo keeps every node it saw alive, so an ``id`` is never reused)."""
         if isinstance(node, str):
             return "<<" in node
         if not isinstance(node, MDict | MList):
@@ -62,12 +63,19 @@ class Interpolator:
         hit = self._memo.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
+        result = False
         if isinstance(node, ExpandedSteps | ResolvedExecutor):
-            result = False
+            pass  # already expanded: never interpolated again
         elif isinstance(node, MDict):
-            result = any("<<" in k or self.needs(v) for k, v in node.items())
+            for key, value in node.items():
+                if "<<" in key or self.needs(value):
+                    result = True
+                    break
         else:
-            result = any(self.needs(v) for v in node)
+            for value in node:
+                if self.needs(value):
+                    result = True
+                    break
         self._memo[id(node)] = (node, result)
         return result
 
@@ -76,32 +84,33 @@ class Interpolator:
             return self.scalar(node, scope, path, mark) if "<<" in node else node
         if not self.needs(node):
             return node
+        return self._walk(node, scope, path)
+
+    def _walk(self, node: MDict | MList, scope: Scope, path: str) -> Any:
+        """A copy of ``node``, which holds some ``<<``; untouched children are shared."""
         if isinstance(node, MDict):
-            return self._map(node, scope, path)
-        assert isinstance(node, MList)
+            out = MDict(node.mark)
+            for key, value in node.items():
+                key_mark, mark = node.key_marks[key], node.value_marks[key]
+                new_key = key
+                if "<<" in key:
+                    new_key = self.text(key, scope, join(path, key), key_mark)
+                new = self._child(value, scope, path, key, mark)
+                out.set(new_key, new, key_mark, mark, node.raw.get(key) if new is value else None)
+            return out
         items = MList(node.mark)
         for index, value in enumerate(node):
-            new = self._child(value, scope, path, index, node.item_marks[index])
-            items.add(new, node.item_marks[index], node.raw.get(index) if new is value else None)
+            mark = node.item_marks[index]
+            new = self._child(value, scope, path, index, mark)
+            items.add(new, mark, node.raw.get(index) if new is value else None)
         return items
-
-    def _map(self, node: MDict, scope: Scope, path: str) -> MDict:
-        out = MDict(node.mark)
-        for key, value in node.items():
-            key_mark, mark = node.key_marks[key], node.value_marks[key]
-            new_key = key
-            if "<<" in key:
-                new_key = self.text(key, scope, join(path, key), key_mark)
-            new = self._child(value, scope, path, key, mark)
-            out.set(new_key, new, key_mark, mark, node.raw.get(key) if new is value else None)
-        return out
 
     def _child(self, value: Any, scope: Scope, path: str, key: str | int, mark: Mark) -> Any:
         """Interpolate one child; its key path is built only when there is something to do."""
         if isinstance(value, str):
             return self.scalar(value, scope, join(path, key), mark) if "<<" in value else value
         if isinstance(value, MDict | MList) and self.needs(value):
-            return self.tree(value, scope, join(path, key), mark)
+            return self._walk(value, scope, join(path, key))
         return value
 
     # ------------------------------------------------------------ strings

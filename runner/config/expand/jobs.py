@@ -11,7 +11,13 @@ from typing import Any
 from runner.config.expand.context import Env, Expander
 from runner.config.expand.executors import merge_environment, merge_executor, resolve_executor
 from runner.config.expand.namespace import Definition
-from runner.config.expand.nodes import ExpandedSteps, ResolvedExecutor, add_item, copy_entry, fail
+from runner.config.expand.nodes import (
+    ExpandedSteps,
+    ResolvedExecutor,
+    copy_entry,
+    extend_items,
+    fail,
+)
 from runner.config.expand.steps import expand_steps
 from runner.config.reader import join, kind_of
 from runner.config.yaml import MDict
@@ -63,6 +69,5 @@ def _steps(
     out = ExpandedSteps(own.mark)
     for part in (pre, own, post):
         if part:
-            for index in range(len(part)):
-                add_item(out, part, index, part[index])
+            extend_items(out, part)
     return out

@@ -25,7 +25,9 @@ from runner.errors import Mark, did_you_mean
 
 MAX_NESTING = 100
 OPERATORS = ("and", "or", "not", "equal", "matches")
-_EXPRESSION = re.compile(r"==|!=|\bstarts-with\(|\bmatches\s*/|^\s*pipeline\.[a-z_.]+\s")
+# a string naming a pipeline value next to an operator is an expression, not a literal
+_EXPRESSION = re.compile(r"pipeline\.[\w.-]+.*(?:==|!=|\bmatches\s*/)|(?:==|!=).*pipeline\.|"
+                         r"\bstarts-with\(\s*pipeline\.")
 
 
 def evaluate(value: Any, mark: Mark, path: str, depth: int = 0) -> bool:
@@ -38,7 +40,7 @@ def evaluate(value: Any, mark: Mark, path: str, depth: int = 0) -> bool:
             fail(mark, path, "an empty list is not a logic statement",
                  "use a literal, or and/or/not/equal/matches")
         return True
-    if isinstance(value, str) and _EXPRESSION.search(value):
+    if isinstance(value, str) and "pipeline." in value and _EXPRESSION.search(value):
         fail(mark, path, f"expression conditions are not supported: {value!r}",
              "write a logic statement, e.g. equal: [main, << pipeline.git.branch >>]")
     return truthy(value)

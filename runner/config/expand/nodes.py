@@ -51,6 +51,15 @@ def add_item(out: MList, src: MList, index: int, value: Any) -> None:
     out.add(value, src.mark_of(index), raw)
 
 
+def extend_items(out: MList, items: MList) -> None:
+    """Append all of ``items`` to ``out``, marks and written texts included."""
+    base = len(out)
+    out.extend(items)
+    out.item_marks.extend(items.item_marks)
+    for index, raw in items.raw.items():
+        out.raw[base + index] = raw
+
+
 def text_of(value: Any) -> str:
     """How CircleCI writes a scalar inside a string: booleans as ``true``/``false``."""
     if isinstance(value, str):

@@ -184,7 +184,10 @@ def bind(
                 value = coerce(param, args[name], args.text(name), at, where)
                 values[name] = finish(param, value, at, where, True) if _deferred(param) else value
             elif param.has_default:
-                values[name] = finish(param, param.default, param.mark, param.path, False)
+                value = param.default
+                if _deferred(param) or (isinstance(value, str) and "<<" in value):
+                    value = finish(param, value, param.mark, param.path, False)
+                values[name] = value
             else:
                 problems.append(ConfigProblem(
                     mark, path, f"missing required argument '{name}' of {owner}",

@@ -14,7 +14,7 @@ from typing import Any
 from runner.config.expand.context import Env, Expander
 from runner.config.expand.logic import evaluate
 from runner.config.expand.namespace import Definition
-from runner.config.expand.nodes import ExpandedSteps, add_item, fail, freeze
+from runner.config.expand.nodes import ExpandedSteps, add_item, extend_items, fail, freeze
 from runner.config.jobs import STEP_KINDS
 from runner.config.reader import join, kind_of
 from runner.config.yaml import MDict, MList
@@ -24,6 +24,7 @@ from runner.errors import Mark, did_you_mean
 BUILTIN_STEPS = frozenset({*STEP_KINDS, *(k.replace("_", "-") for k in STEP_KINDS)})
 COMMAND_KEYS = ("description", "parameters", "steps")
 CONDITIONAL_KEYS = ("condition", "steps")
+_SPECIAL = frozenset({"steps", "when", "unless"})
 
 
 def expand_steps(x: Expander, steps: Any, env: Env, mark: Mark, path: str) -> ExpandedSteps:
@@ -34,45 +35,49 @@ def expand_steps(x: Expander, steps: Any, env: Env, mark: Mark, path: str) -> Ex
 
 def _splice(x: Expander, out: MList, steps: Any, env: Env, *, mark: Mark, path: str) -> None:
     if isinstance(steps, ExpandedSteps):
-        for index in range(len(steps)):
-            add_item(out, steps, index, steps[index])
+        extend_items(out, steps)
         return
     if steps is None:
         return
     if not isinstance(steps, MList):
         fail(mark, path, f"expected a list of steps, found {kind_of(steps)}")
     for index, item in enumerate(steps):
-        _step(x, out, steps, index, item, env=env, path=join(path, index))
+        _step(x, out, steps, index, item, env=env, path=path)
 
 
 def _step(x: Expander, out: MList, steps: MList, index: int, item: Any, *, env: Env,
           path: str) -> None:
-    mark = steps.mark_of(index)
-    if isinstance(item, ExpandedSteps):  # ``- << parameters.steps >>`` as a step
-        _splice(x, out, item, env, mark=mark, path=path)
-        return
+    """One step of ``steps`` (at ``path``); key paths are built only when needed."""
     if isinstance(item, str):
-        name, args, key_mark = item, None, mark
+        name, args, key_mark = item, None, steps.item_marks[index]
     elif isinstance(item, MDict) and len(item) == 1:
         name, args = next(iter(item.items()))
-        key_mark = item.key_mark_of(name)
+        key_mark = item.key_marks[name]
+    elif isinstance(item, ExpandedSteps):  # ``- << parameters.steps >>`` as a step
+        extend_items(out, item)
+        return
     else:
         add_item(out, steps, index, item)  # not a step: the validator says why
         return
-    where = join(path, name)
+    if "/" not in name and name not in _SPECIAL and env.ns.own("command", name) is None:
+        if name not in BUILTIN_STEPS:
+            where = join(join(path, index), name) if args is not None else join(path, index)
+            fail(key_mark, where, f"unknown step or command '{name}'",
+                 did_you_mean(name, [*BUILTIN_STEPS, *env.ns.known("command")]))
+        add_item(out, steps, index, item)  # the common case: a built-in step
+        return
+    mark, where = steps.item_marks[index], join(join(path, index), name)
     if name == "steps":
-        _splice(x, out, args, env, mark=mark, path=where)
+        at = item.value_marks[name] if isinstance(item, MDict) else mark
+        _splice(x, out, args, env, mark=at, path=where)
     elif name in ("when", "unless") and isinstance(args, MDict):
         _conditional(x, out, name, args, env=env, path=where)
     else:
         found = env.ns.lookup("command", name, key_mark, where)
-        if found is not None:
-            _call(x, out, found, args, env=env, mark=mark, path=where)
-        elif name in BUILTIN_STEPS:
-            add_item(out, steps, index, item)
-        else:
-            fail(key_mark, where if args is not None else path, f"unknown step or command '{name}'",
-                 did_you_mean(name, [*BUILTIN_STEPS, *env.ns.known("command")]))
+        if found is None:
+            fail(key_mark, where, f"unknown step or command '{name}'",
+                 did_you_mean(name, env.ns.known("command")))
+        _call(x, out, found, args, env=env, mark=mark, path=where)
 
 
 def _call(x: Expander, out: MList, command: Definition, args: Any, *, env: Env, mark: Mark,

@@ -41,19 +41,23 @@ def expand_workflows(x: Expander, env: Env, root: MDict, problems: Problems) -> 
                                  problems)
     plain = {inst.ref for group in groups.values() for inst in group if inst.kind == "plain"}
     finals, renames = numbered(list(groups.values()), plain)
+    named = dict(zip(groups, zip(finals, renames, strict=True), strict=True))
     out = MDict(node.mark)
     out.set("version", 2, node.mark, node.mark, None)
     concrete: dict[str, Instance] = {}
-    for (name, group), names, renamed in zip(groups.items(), finals, renames, strict=True):
-        for inst, final in zip(group, names, strict=True):
+    for name, workflow in node.items():
+        if name == "version":
+            continue
+        if name not in groups:
+            copy_entry(out, node, name, workflow)  # the validator says why
+            continue
+        names, renamed = named[name]
+        for inst, final in zip(groups[name], names, strict=True):
             if inst.kind == "concrete":
                 concrete.setdefault(final, inst)
-        out.set(name, _workflow(x, env, name, node[name], group=group, names=names,
+        out.set(name, _workflow(x, env, name, workflow, group=groups[name], names=names,
                                 renamed=renamed, problems=problems),
                 node.key_mark_of(name), node.mark_of(name), None)
-    for name in node:
-        if name != "version" and name not in groups:
-            copy_entry(out, node, name, node[name])
     return Workflows(out, concrete)
 
 

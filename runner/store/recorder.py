@@ -1,0 +1,221 @@
+"""The history subscriber: writes a run's progress (events) into its project's history store.
+
+The CLI and the API server register the same recorder, so ``runner history`` and the API see
+runs of either origin. Each run records its process id and an owner token; a run left
+``queued``/``running`` whose owner is gone was cut off (a crash, a kill, a server restart) and
+:func:`reconcile` marks it so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runner.events import (
+    Event,
+    JobFinished,
+    JobStarted,
+    NodeFinished,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
+from runner.store.history import HistoryStore, RunRow
+
+if TYPE_CHECKING:
+    from runner.engine import Engine
+    from runner.store.state import StateDir
+
+Statement = tuple[str, tuple[Any, ...]]
+
+# Owners (server instances, CLI runs) alive in this process: a run whose pid is ours but whose
+# owner is missing here was cut off by an earlier server in this same process.
+_LIVE_OWNERS: set[str] = set()
+
+
+def new_owner() -> str:
+    token = uuid.uuid4().hex
+    _LIVE_OWNERS.add(token)
+    return token
+
+
+def release_owner(token: str) -> None:
+    _LIVE_OWNERS.discard(token)
+
+
+def owner_alive(row: RunRow) -> bool:
+    if row.pid == os.getpid():
+        return row.owner in _LIVE_OWNERS
+    return pid_alive(row.pid)
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def reconcile(store: HistoryStore, alive: Callable[[RunRow], bool] = owner_alive) -> list[int]:
+    """Mark runs left queued or running by a process that is gone as interrupted."""
+    cut = [r.run for r in store.unfinished() if not alive(r)]
+    if cut:
+        store.mark_interrupted(cut, "cut off: the process running it went away")
+    return cut
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    name: str
+    workflow: str
+    requires: str  # JSON
+    parallelism: int
+    executor: str
+
+
+class HistoryRecorder:
+    """Subscribe it to a run and call :meth:`attach` from ``on_engine`` (see :meth:`chain`)."""
+
+    def __init__(self, *, source: str = "cli", owner: str | None = None) -> None:
+        self.source = source
+        self._own_owner = owner is None
+        self.owner = owner or new_owner()
+        self.store: HistoryStore | None = None
+        self.run: int | None = None
+        self._state: StateDir | None = None
+        self._planned: dict[str, _Planned] = {}
+        self._facts: dict[str, str] = {}
+
+    def chain(self, on_engine: Callable[[Engine], None]) -> Callable[[Engine], None]:
+        def both(engine: Engine) -> None:
+            self.attach(engine)
+            on_engine(engine)
+
+        return both
+
+    def attach(self, engine: Engine) -> None:
+        """Learn the plan (names, workflows, requirements) the events do not carry."""
+        self._state = engine.state
+        self.store = HistoryStore.for_state(engine.state.root)
+        self._planned = {
+            j.id: _Planned(
+                j.name, j.workflow or "", json.dumps(list(j.requires)), j.parallelism,
+                j.executor_kind,
+            )
+            for j in engine.graph.jobs
+        }
+        git = engine.project.git
+        self._facts = {
+            "pipeline_id": engine.pipeline_id, "project": str(engine.project.root),
+            "branch": git.branch, "tag": git.tag, "revision": git.sha,
+        }
+
+    def __call__(self, event: Event) -> None:
+        if self.store is None:
+            return
+        statements = self._statements(event)
+        if statements:
+            self.store.write(statements)
+        if isinstance(event, RunFinished) and self._own_owner:
+            release_owner(self.owner)
+
+    def _statements(self, event: Event) -> list[Statement]:
+        match event:
+            case RunStarted():
+                return self._run_started(event)
+            case JobStarted():
+                return self._job_started(event)
+            case StepStarted():
+                return [self._step_started(event)]
+            case StepFinished():
+                return [self._step_finished(event)]
+            case NodeFinished():
+                return [(
+                    "UPDATE nodes SET status = ?, stopped_at = ? WHERE run = ? AND job = ? "
+                    "AND node = ?",
+                    (event.status.value, event.time, self.run, event.job, event.node),
+                )]
+            case JobFinished():
+                return [(
+                    "UPDATE jobs SET status = ?, stopped_at = ?, message = ? WHERE run = ? "
+                    "AND job = ?",
+                    (event.status.value, event.time, event.message, self.run, event.job),
+                )]
+            case RunFinished():
+                return [(
+                    "UPDATE runs SET status = ?, stopped_at = ?, exit_code = ? WHERE run = ?",
+                    (event.status.value, event.time, event.exit_code, self.run),
+                )]
+        return []
+
+    def _run_started(self, event: RunStarted) -> list[Statement]:
+        self.run = int(event.run_id)
+        f = self._facts
+        out: list[Statement] = [(
+            "INSERT INTO runs (run, pipeline_id, source, status, project, branch, tag, "
+            "revision, queued_at, started_at, run_dir, pid, owner) "
+            "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run) DO UPDATE "
+            "SET status = 'running', started_at = excluded.started_at, run_dir = "
+            "excluded.run_dir, pid = excluded.pid, owner = excluded.owner, revision = "
+            "excluded.revision, branch = excluded.branch, tag = excluded.tag",
+            (self.run, f.get("pipeline_id", ""), self.source, f.get("project", ""),
+             f.get("branch", ""), f.get("tag", ""), f.get("revision", ""), event.time,
+             event.time, event.state_dir, os.getpid(), self.owner),
+        )]
+        for job_id in event.jobs:
+            p = self._planned.get(job_id) or _Planned(job_id, "", "[]", 1, "")
+            out.append((
+                "INSERT INTO jobs (run, job, name, workflow, requires, parallelism, executor, "
+                "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued') ON CONFLICT (run, job) DO NOTHING",
+                (self.run, job_id, p.name, p.workflow, p.requires, p.parallelism, p.executor),
+            ))
+        return out
+
+    def _job_started(self, event: JobStarted) -> list[Statement]:
+        out: list[Statement] = [(
+            "UPDATE jobs SET status = 'running', started_at = ?, build_num = ?, executor = ?, "
+            "parallelism = ? WHERE run = ? AND job = ?",
+            (event.time, event.build_num, event.executor, event.parallelism, self.run, event.job),
+        )]
+        for node in event.nodes:
+            out.append((
+                "INSERT OR REPLACE INTO nodes (run, job, node, status, started_at) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                (self.run, event.job, node, event.time),
+            ))
+        return out
+
+    def _step_started(self, event: StepStarted) -> Statement:
+        log_path = None
+        if self._state is not None and self.run is not None:
+            node_dir = self._state.node_dir(self.run, event.job, event.node)
+            log_path = str(node_dir / "logs" / f"{event.index:03d}-{event.kind}.log")
+        return (
+            "INSERT OR REPLACE INTO steps (run, job, node, idx, name, kind, status, started_at, "
+            "log_path) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            (self.run, event.job, event.node, event.index, event.name, event.kind, event.time,
+             log_path),
+        )
+
+    def _step_finished(self, event: StepFinished) -> Statement:
+        o = event.outcome
+        return (
+            "INSERT INTO steps (run, job, node, idx, name, kind, status, exit_code, started_at, "
+            "stopped_at, log_path, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run, job, node, idx) DO UPDATE SET status = excluded.status, "
+            "exit_code = excluded.exit_code, stopped_at = excluded.stopped_at, "
+            "log_path = COALESCE(excluded.log_path, steps.log_path), message = excluded.message",
+            (self.run, event.job, event.node, event.index, event.name, event.kind,
+             o.status.value, o.exit_code, event.time - o.duration, event.time, event.log_path,
+             o.message),
+        )

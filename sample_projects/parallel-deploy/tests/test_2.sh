@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "test 2 ok"

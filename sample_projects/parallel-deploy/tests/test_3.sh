@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "test 3 ok"

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "test 4 ok"
