@@ -6,6 +6,7 @@ requirements, its parallel nodes, and what was left out and why (filters, schedu
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -276,16 +277,24 @@ def _toposort(jobs: list[PlannedJob]) -> tuple[PlannedJob, ...]:
     """Kahn's algorithm, taking ready jobs in their written order so the result is stable."""
     index = {j.id: i for i, j in enumerate(jobs)}
     pending = {j.id: {r for r in j.requires if r in index} for j in jobs}
+    dependents: dict[str, list[str]] = {}
+    for job in jobs:
+        for required in pending[job.id]:
+            dependents.setdefault(required, []).append(job.id)
+    ready = [index[j.id] for j in jobs if not pending[j.id]]
+    heapq.heapify(ready)
     out: list[PlannedJob] = []
-    done: set[str] = set()
-    while len(out) < len(jobs):
-        ready = [j for j in jobs if j.id not in done and pending[j.id] <= done]
-        if not ready:  # validation refuses cycles; this guards the pure function anyway
-            left = [j.id for j in jobs if j.id not in done]
-            raise UsageError("requires form a cycle among: " + ", ".join(left))
-        first = min(ready, key=lambda j: index[j.id])
+    while ready:
+        first = jobs[heapq.heappop(ready)]
         out.append(first)
-        done.add(first.id)
+        for dependent in dependents.get(first.id, ()):
+            pending[dependent].discard(first.id)
+            if not pending[dependent]:
+                heapq.heappush(ready, index[dependent])
+    if len(out) < len(jobs):  # validation refuses cycles; this guards the pure function anyway
+        done = {j.id for j in out}
+        left = [j.id for j in jobs if j.id not in done]
+        raise UsageError("requires form a cycle among: " + ", ".join(left))
     return tuple(out)
 
 

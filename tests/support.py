@@ -17,9 +17,18 @@ from runner.events import Event, JobFinished, StepFinished, StepOutput, StepStar
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-        env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"},
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        },
     ).stdout.strip()
 
 
@@ -61,21 +70,27 @@ class Collected:
 
     def output(self, job: str | None = None, node: int | None = None) -> list[str]:
         return [
-            e.text for e in self.events
-            if isinstance(e, StepOutput) and (job is None or e.job == job)
+            e.text
+            for e in self.events
+            if isinstance(e, StepOutput)
+            and (job is None or e.job == job)
             and (node is None or e.node == node)
         ]
 
     def steps(self, job: str | None = None, node: int | None = None) -> list[StepFinished]:
         return [
-            e for e in self.events
-            if isinstance(e, StepFinished) and (job is None or e.job == job)
+            e
+            for e in self.events
+            if isinstance(e, StepFinished)
+            and (job is None or e.job == job)
             and (node is None or e.node == node)
         ]
 
     def step(self, name: str, job: str | None = None, node: int | None = None) -> StepFinished:
         found = [s for s in self.steps(job, node) if s.name == name]
-        assert len(found) == 1, f"{len(found)} steps named {name!r}: {[s.name for s in self.steps()]}"
+        assert len(found) == 1, (
+            f"{len(found)} steps named {name!r}: {[s.name for s in self.steps()]}"
+        )
         return found[0]
 
     def started(self) -> list[StepStarted]:
@@ -92,8 +107,11 @@ def run_in_process(project: Path, **request_fields: object) -> Collected:
     from runner import runflow
 
     collected = Collected()
-    project_fields = {k: request_fields.pop(k) for k in list(request_fields)
-                      if k in ("branch", "tag", "params", "config", "orb_dir", "state_dir")}
+    project_fields = {
+        k: request_fields.pop(k)
+        for k in list(request_fields)
+        if k in ("branch", "tag", "params", "config", "orb_dir", "state_dir")
+    }
     request = runflow.RunRequest(
         project=runflow.ProjectRequest(project_dir=project, **project_fields),  # type: ignore[arg-type]
         **request_fields,  # type: ignore[arg-type]
@@ -120,8 +138,14 @@ def run_cli(
     """``python -m runner ARGS`` as a real process, as a user would run it."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     done = subprocess.run(
-        [sys.executable, "-m", "runner", *args], cwd=cwd, env=full_env, capture_output=True,
-        text=True, timeout=timeout, input=stdin,
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        check=False,
     )
     return CliResult(done.returncode, done.stdout, done.stderr)
 

@@ -23,12 +23,15 @@ def only(*patterns: str) -> m.RefFilter:
     return m.RefFilter(only=tuple(m.Pattern(p) for p in patterns))
 
 
-def config(jobs: list[m.Job], workflows: dict[str, list[m.WorkflowJob]] | None = None,
-           **wf_kw: object) -> m.Config:
+def config(
+    jobs: list[m.Job], workflows: dict[str, list[m.WorkflowJob]] | None = None, **wf_kw: object
+) -> m.Config:
     return m.Config(
         version="2",
         jobs={j.name: j for j in jobs},
-        workflows={n: m.Workflow(name=n, jobs=tuple(e), **wf_kw) for n, e in (workflows or {}).items()},  # type: ignore[arg-type]
+        workflows={
+            n: m.Workflow(name=n, jobs=tuple(e), **wf_kw) for n, e in (workflows or {}).items()
+        },  # type: ignore[arg-type]
     )
 
 
@@ -78,8 +81,10 @@ DIAMOND = {"main": [entry("a"), entry("b", "a"), entry("c", "a"), entry("d", "b"
 
 
 def test_workflow_order_is_topological_and_stable() -> None:
-    cfg = config([job(n) for n in "abcd"], {"main": [entry("d", "b", "c"), entry("c", "a"),
-                                                     entry("b", "a"), entry("a")]})
+    cfg = config(
+        [job(n) for n in "abcd"],
+        {"main": [entry("d", "b", "c"), entry("c", "a"), entry("b", "a"), entry("a")]},
+    )
     graph = plan(cfg, Selection(branch="main"))
     assert ids(graph) == ["a", "c", "b", "d"]
     assert graph.get("d").requires == ("b", "c")
@@ -116,47 +121,75 @@ def test_with_requires_pulls_upstream_entries() -> None:
         (m.Filters(branches=only("main")), "dev", "", "branch filter excludes dev"),
         (m.Filters(branches=only("/feat-.*/")), "feat-x", "", None),
         (m.Filters(branches=only("/feat-.*/")), "xfeat-x", "", "branch filter excludes xfeat-x"),
-        (m.Filters(branches=m.RefFilter(ignore=(m.Pattern("wip"),))), "wip", "",
-         "branch filter excludes wip"),
+        (
+            m.Filters(branches=m.RefFilter(ignore=(m.Pattern("wip"),))),
+            "wip",
+            "",
+            "branch filter excludes wip",
+        ),
         (m.Filters(tags=only("/^v.*/")), "", "v1.2", None),
         (m.Filters(tags=only("/^v.*/")), "", "1.2", "tag filter excludes 1.2"),
         (m.Filters(tags=only("/^v.*/")), "main", "", None),
     ],
 )
 def test_filters(filters: m.Filters, branch: str, tag: str, reason: str | None) -> None:
-    assert applies(m.WorkflowJob(name="x", job="x", filters=filters), branch=branch, tag=tag) == reason
+    assert (
+        applies(m.WorkflowJob(name="x", job="x", filters=filters), branch=branch, tag=tag) == reason
+    )
 
 
 def test_filtered_requirements_are_ignored_but_all_filtered_skips() -> None:
     main_only = m.Filters(branches=only("main"))
-    cfg = config([job(n) for n in "abc"], {"wf": [
-        entry("a", filters=main_only), entry("b"), entry("c", "a"), ]})
+    cfg = config(
+        [job(n) for n in "abc"],
+        {
+            "wf": [
+                entry("a", filters=main_only),
+                entry("b"),
+                entry("c", "a"),
+            ]
+        },
+    )
     graph = plan(cfg, Selection(branch="dev"))
     assert ids(graph) == ["b"]
     assert [(s.name, s.reason) for s in graph.skipped] == [
-        ("a", "branch filter excludes dev"), ("c", "every job it requires was filtered out"),
+        ("a", "branch filter excludes dev"),
+        ("c", "every job it requires was filtered out"),
     ]
 
 
 def test_scheduled_and_disabled_workflows_are_skipped_with_reasons() -> None:
-    cfg = m.Config(version="2.1", jobs={"a": job("a")}, workflows={
-        "nightly": m.Workflow(name="nightly", jobs=(entry("a"),), triggers=(m.Trigger(cron="0 0 * * *"),)),
-        "off": m.Workflow(name="off", jobs=(entry("a"),), enabled=False),
-        "main": m.Workflow(name="main", jobs=(entry("a"),)),
-    })
+    cfg = m.Config(
+        version="2.1",
+        jobs={"a": job("a")},
+        workflows={
+            "nightly": m.Workflow(
+                name="nightly", jobs=(entry("a"),), triggers=(m.Trigger(cron="0 0 * * *"),)
+            ),
+            "off": m.Workflow(name="off", jobs=(entry("a"),), enabled=False),
+            "main": m.Workflow(name="main", jobs=(entry("a"),)),
+        },
+    )
     graph = plan(cfg, Selection(branch="main"))
     assert ids(graph) == ["a"]
     assert [(s.name, s.reason) for s in graph.skipped] == [
-        ("nightly", "runs on a schedule only"), ("off", "its 'when' is false"),
+        ("nightly", "runs on a schedule only"),
+        ("off", "its 'when' is false"),
     ]
     assert ids(plan(cfg, Selection(workflow="nightly"))) == ["a"]
 
 
 def test_approvals_contexts_and_statuses_are_carried() -> None:
-    cfg = config([job("a"), job("b")], {"wf": [
-        entry("a", contexts=("org",)), entry("hold", "a", job="hold", approval=True),
-        entry("b", "hold", requires_status={"hold": ("success", "failed")}),
-    ]})
+    cfg = config(
+        [job("a"), job("b")],
+        {
+            "wf": [
+                entry("a", contexts=("org",)),
+                entry("hold", "a", job="hold", approval=True),
+                entry("b", "hold", requires_status={"hold": ("success", "failed")}),
+            ]
+        },
+    )
     graph = plan(cfg, Selection(branch="main"))
     hold = graph.get("hold")
     assert hold.approval and hold.job is None and hold.executor_kind == "approval"

@@ -57,6 +57,7 @@ RUN_KEYS = (
     "when",
     "max_auto_reruns",
     "auto_rerun_delay",
+    "description",  # not in [CR], but CircleCI runs configs with it (facebook/react-native)
 )
 WHEN_VALUES = tuple(w.value for w in m.When)
 MAX_PARALLELISM = 256
@@ -414,7 +415,9 @@ def _save_cache(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
 
 
 def _restore_cache(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
-    r.keys(node, path, ("key", "keys", "name"))
+    # ``paths`` belongs to save_cache; CircleCI ignores it here and real configs carry it
+    # (electron/electron, nipreps/fmriprep)
+    r.keys(node, path, ("key", "keys", "name", "paths"))
     keys: list[str] = []
     key = r.string(node, "key", path, default=None, allow_empty=False)
     if key is not None:

@@ -1,9 +1,9 @@
 """The normalised, frozen model of a processed config. Pure data: no I/O here.
 
 Everything is already expanded: 2.1 parameters, commands, executors, orbs and matrices are gone
-(see ``expand.py``), shorthands are normalised (``- checkout``, ``run: "cmd"``) and defaults filled
-in, so executors and the engine never look at YAML. Marks point back to the original file so that a
-problem found at run time can still name its line.
+(see ``runner.config.expand``), shorthands are normalised (``- checkout``, ``run: "cmd"``) and
+defaults filled in, so executors and the engine never look at YAML. Marks point back to the
+original file so that a problem found at run time can still name its line.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ class Reader:
             # In file order, as a person reads the file; problems without a place go last.
             ordered = sorted(
                 self.problems,
-                key=lambda p: (p.mark is None, p.mark.line if p.mark else 0, p.mark.col if p.mark else 0),
+                key=lambda p: (p.mark is None, (p.mark.line, p.mark.col) if p.mark else (0, 0)),
             )
             raise ConfigError(ordered)
 
@@ -260,6 +260,12 @@ class Reader:
         where = join(path, key)
         if isinstance(value, MList):
             for index, item in enumerate(value):
+                if isinstance(item, str) and "=" in item:
+                    # docker-compose style ``- NAME=value``, which CircleCI accepts on images
+                    # (ory/hydra, ory/kratos)
+                    name, _, text = item.partition("=")
+                    out[name.strip()] = text
+                    continue
                 if not isinstance(item, MDict):
                     self.problem(
                         value.mark_of(index),

@@ -9,7 +9,7 @@ The tree is built from the parser's event stream (never from a ``Loader``), whic
 - resolve plain scalars with the YAML 1.2 core schema: ``on``/``no``/``yes`` stay strings and
   ``3.10``/``0755`` keep their written text (see :func:`MDict.text`), so CircleCI fields that are
   strings arrive as written. Boolean fields accept the YAML 1.1 words where CircleCI documents
-  them (``runner.config.values.as_bool``).
+  them (``runner.config.reader.Reader.boolean``).
 
 Containers are :class:`MDict` and :class:`MList`, plain ``dict``/``list`` subclasses carrying marks.
 Aliases share one object: consumers must treat the tree as read-only.

@@ -41,7 +41,7 @@ _IDLE_FLUSH = 0.2  # seconds before a partial line is shown
 class MachineExecutor:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     pass_env: tuple[str, ...] = ()
-    kill: KillPolicy = KillPolicy()
+    kill: KillPolicy = field(default_factory=KillPolicy)
     keep: bool = False
 
     kind = "machine"

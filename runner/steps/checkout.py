@@ -36,7 +36,7 @@ def project_files(root: Path) -> tuple[list[str], str | None]:
         present += _all_files(root, under=".git")
         return present, None
     if not git.exists():
-        return present, "the project is inside a larger git repository: copied its files without .git"
+        return present, "the project is inside a larger git repository: copied files without .git"
     return present, "the project's .git is not a directory (a worktree?): copied files without it"
 
 

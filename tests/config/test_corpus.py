@@ -180,14 +180,6 @@ EXPECTED_FAILURES: dict[str, list[str]] = {
         "command (indent the step's keys under its type, e.g. '- run:' then 'name:' and "
         "'command:' two spaces deeper)",
     ],
-    # ``restore_cache`` with ``paths`` (a save_cache key): the validator refuses unknown keys;
-    # reported to the lead as a validator question
-    "real_configs/electron__electron.yml": [
-        "331:11: jobs.electron-linux-gn.steps[2].restore_cache.paths: unknown key 'paths'",
-    ],
-    "real_configs/nipreps__fmriprep.yml": [
-        "17:11: jobs.build_images.steps[0].restore_cache.paths: unknown key 'paths'",
-    ],
     # a stray ``build:`` inside a job, and a workflow running a job that does not exist
     "real_configs/facebook__react.yml": [
         "148:5: jobs.sizebot.build: unknown job key 'build'",
@@ -198,11 +190,9 @@ EXPECTED_FAILURES: dict[str, list[str]] = {
     "real_configs/mui__material-ui.yml": [
         "209:9: jobs.test_types.<<: unknown alias *default",
     ],
-    # load.py takes the anchor holder ``xcode_version`` for a misspelt ``version``; CircleCI
-    # accepts unknown top-level keys (a load.py change is requested from the lead)
-    "real_configs/wordpress-mobile__WordPress-iOS.yml": [
-        "23:1: xcode_version: unknown top-level key 'xcode_version' (did you mean 'version'?)",
-    ],
+    "real_configs/wordpress-mobile__WordPress-iOS.yml": orbs(
+        (5, 8, "ios", "wordpress-mobile/ios@1.0"),
+    ),
 }
 
 

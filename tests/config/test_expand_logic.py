@@ -90,6 +90,7 @@ def chosen(condition: str, **options: Any) -> bool:
         ("{matches: {pattern: 'release/.*', value: release/1.2}}", True),
         ("{matches: {pattern: '[0-9]+', value: 42}}", True),
         ("[a]", True),
+        ("'a == b'", True),  # no pipeline value in it: a literal, not an expression
     ],
 )
 def test_conditions(condition: str, expected: bool) -> None:

@@ -163,7 +163,7 @@ def test_a_vendored_orb_and_the_orb_it_imports() -> None:
                 {"run": "echo prepare"},
                 "checkout",
                 {"run": 'echo "hello team"'},
-                {"run": "touch /tmp/greeted"},
+                {"run": "touch marks/greeted"},
             ],
         },
     }

@@ -351,3 +351,90 @@ def test_pre_and_post_steps() -> None:
         ],
     }
     assert out["workflows"]["build"]["jobs"] == ["bar"]
+
+
+def test_command_nesting_is_bounded() -> None:
+    commands = "".join(f"  c{i}: {{steps: [c{i + 1}]}}\n" for i in range(70))
+    text = f"""\
+version: 2.1
+commands:
+{commands}  c70: {{steps: [checkout]}}
+jobs:
+  build:
+    docker: [{{image: alpine}}]
+    steps: [c0]
+"""
+    assert error(text) == (
+        "config.yml:66:17: commands.c63.steps[0].c64: commands call commands more than 64 levels "
+        "deep"
+    )
+
+
+def test_steps_must_be_a_list() -> None:
+    text = """\
+        version: 2.1
+        jobs:
+          build:
+            docker: [{image: alpine}]
+            steps:
+              - steps: {run: ls}
+    """
+    assert error(text) == (
+        "config.yml:6:16: jobs.build.steps[0].steps: expected a list of steps, found a map"
+    )
+
+
+def test_anchors_and_merge_keys() -> None:
+    text = """\
+        version: 2.1
+        defaults: &defaults
+          docker: [{image: cimg/base:stable}]
+          working_directory: ~/repo
+        commands:
+          greet:
+            parameters: {who: {type: string, default: all}}
+            steps: [run: echo hi << parameters.who >>]
+        jobs:
+          build:
+            <<: *defaults
+            steps: &steps
+              - checkout
+              - greet: {who: build}
+          test:
+            <<: *defaults
+            working_directory: ~/test
+            steps: *steps
+    """
+    out = expand(text)["jobs"]
+    assert out == {
+        "build": {"docker": [{"image": "cimg/base:stable"}], "working_directory": "~/repo",
+                  "steps": ["checkout", {"run": "echo hi build"}]},
+        "test": {"docker": [{"image": "cimg/base:stable"}], "working_directory": "~/test",
+                 "steps": ["checkout", {"run": "echo hi build"}]},
+    }
+
+
+def test_the_input_tree_is_never_changed() -> None:
+    text = dedent("""\
+        version: 2.1
+        shared: &shared [run: echo << parameters.who >>]
+        commands:
+          say:
+            parameters: {who: {type: string}}
+            steps: *shared
+        jobs:
+          build:
+            parameters: {who: {type: string, default: job}}
+            docker: [{image: alpine}]
+            steps: [say: {who: one}, say: {who: << parameters.who >>}]
+        workflows:
+          main:
+            jobs:
+              - build: {matrix: {parameters: {who: [a, b]}}}
+    """)
+    root = parse_text(text, "config.yml")
+    before = plain(root)
+    first = plain(expand_config(root, file="config.yml", options=LoadOptions()))
+    assert plain(root) == before
+    assert plain(expand_config(root, file="config.yml", options=LoadOptions())) == first
+    assert first["jobs"]["build-b"]["steps"] == [{"run": "echo one"}, {"run": "echo b"}]

@@ -127,7 +127,9 @@ def test_one_document_only_and_not_empty() -> None:
     assert error_of("# only a comment\n") == "c.yml:1:1: the config file is empty"
 
 
-def test_large_file_is_refused_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_file_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "big.yml"
     with open(path, "wb") as handle:
         handle.truncate(100 * 1024 * 1024)  # sparse: 100 MB on paper, nothing on disk

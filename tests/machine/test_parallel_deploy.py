@@ -34,21 +34,29 @@ def read_log(shared: Path) -> list[tuple[str, int, int]]:
 
 
 def test_nodes_get_their_index_and_total(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", parallel_job(
-        '          - run: echo "I am $CIRCLE_NODE_INDEX/$CIRCLE_NODE_TOTAL in $HOME"', 4))
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(
+            '          - run: echo "I am $CIRCLE_NODE_INDEX/$CIRCLE_NODE_TOTAL in $HOME"', 4
+        ),
+    )
     run = run_in_process(project)
     lines = sorted(run.output())
     assert [line.split(" in ")[0] for line in lines] == [f"I am {i}/4" for i in range(4)]
     homes = {line.split(" in ")[1] for line in lines}
     assert len(homes) == 4  # a home of its own per node
     for node in range(4):
-        assert run.output(node=node) == [f"I am {node}/4 in " + next(h for h in homes if f"/{node}/home" in h)]
+        assert run.output(node=node) == [
+            f"I am {node}/4 in " + next(h for h in homes if f"/{node}/home" in h)
+        ]
 
 
 def test_deploy_waits_for_every_other_node_and_runs_once(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    project = make_project(tmp_path / "p", parallel_job(f"""
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(f"""
           - run: |
               # node 0 is the fastest, so it reaches the deploy step first and must wait
               sleep $((CIRCLE_NODE_INDEX * 1))
@@ -57,7 +65,8 @@ def test_deploy_waits_for_every_other_node_and_runs_once(tmp_path: Path) -> None
               name: Ship
               command: {stamp("deploy")}
           - run: {stamp("after")}
-    """))
+    """),
+    )
     run = run_in_process(project, env=(f"SHARED={shared}",))
     rows = read_log(shared)
     deploys = [r for r in rows if r[0] == "deploy"]
@@ -77,26 +86,34 @@ def test_deploy_waits_for_every_other_node_and_runs_once(tmp_path: Path) -> None
 def test_a_failed_node_cancels_the_deploy(tmp_path: Path, failing_node: int) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    project = make_project(tmp_path / "p", parallel_job(f"""
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(f"""
           - run: '[ "$CIRCLE_NODE_INDEX" != {failing_node} ]'
           - deploy:
               name: Ship
               command: {stamp("deploy")}
-    """))
+    """),
+    )
     run = run_in_process(project, env=(f"SHARED={shared}",))
     assert not (shared / "log").exists()
     ship = run.step("Ship", node=0).outcome
     assert (ship.status, ship.message) == (
-        Status.SKIPPED, f"skipped: node(s) {failing_node} failed; deploy runs only if all pass")
+        Status.SKIPPED,
+        f"skipped: node(s) {failing_node} failed; deploy runs only if all pass",
+    )
     assert run.job_status("build") == "failed"
     assert run.result is not None and run.result.exit_code == 1
 
 
 def test_node_zero_failing_skips_its_deploy_without_waiting(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", parallel_job("""
+    project = make_project(
+        tmp_path / "p",
+        parallel_job("""
           - run: '[ "$CIRCLE_NODE_INDEX" != 0 ]'
           - deploy: {name: Ship, command: echo shipped}
-    """))
+    """),
+    )
     run = run_in_process(project)
     ship = run.step("Ship", node=0).outcome
     assert (ship.status, ship.message) == (Status.SKIPPED, "skipped: an earlier step failed")
@@ -106,13 +123,19 @@ def test_node_zero_failing_skips_its_deploy_without_waiting(tmp_path: Path) -> N
 def test_several_deploys_and_runs_between_them(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    project = make_project(tmp_path / "p", parallel_job(f"""
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(
+            f"""
           - run: sleep $((CIRCLE_NODE_INDEX)); {stamp("a")}
           - deploy: {{name: first, command: '{stamp("d1")}'}}
           - run: {stamp("b")}
           - deploy: {{name: second, command: '{stamp("d2")}'}}
           - run: {stamp("c")}
-    """, parallelism=2))
+    """,
+            parallelism=2,
+        ),
+    )
     run = run_in_process(project, env=(f"SHARED={shared}",))
     node0 = [name for name, node, _ in sorted(read_log(shared), key=lambda r: r[2]) if node == 0]
     node1 = [name for name, node, _ in read_log(shared) if node == 1]
@@ -126,17 +149,25 @@ def test_several_deploys_and_runs_between_them(tmp_path: Path) -> None:
 
 
 def test_deploy_with_one_node_is_a_run_step(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", parallel_job(
-        "          - deploy: {name: Ship, command: echo shipped}", parallelism=1))
+    project = make_project(
+        tmp_path / "p",
+        parallel_job("          - deploy: {name: Ship, command: echo shipped}", parallelism=1),
+    )
     run = run_in_process(project)
     assert run.output() == ["shipped"]
 
 
 def test_single_node_runs(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", parallel_job("""
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(
+            """
           - run: echo "node $CIRCLE_NODE_INDEX of $CIRCLE_NODE_TOTAL"
           - deploy: {name: Ship, command: echo shipped}
-    """, parallelism=3))
+    """,
+            parallelism=3,
+        ),
+    )
     run = run_in_process(project, node_index=1)
     assert run.output() == ["node 1 of 3"]
     assert run.step("Ship").outcome.message == "skipped: deploy steps run on node 0 only"
@@ -145,8 +176,12 @@ def test_single_node_runs(tmp_path: Path) -> None:
 
 
 def test_parallelism_override(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", parallel_job(
-        '          - run: echo "$CIRCLE_NODE_INDEX/$CIRCLE_NODE_TOTAL"', parallelism=3))
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(
+            '          - run: echo "$CIRCLE_NODE_INDEX/$CIRCLE_NODE_TOTAL"', parallelism=3
+        ),
+    )
     assert sorted(run_in_process(project, parallelism=2).output()) == ["0/2", "1/2"]
 
 
@@ -154,10 +189,13 @@ def test_nodes_count_against_the_limit_without_deadlock(tmp_path: Path) -> None:
     """One slot, three nodes, a deploy barrier: node 0 must not hold the only slot."""
     shared = tmp_path / "shared"
     shared.mkdir()
-    project = make_project(tmp_path / "p", parallel_job(f"""
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(f"""
           - run: {stamp("work")}; sleep 0.2; {stamp("end")}
           - deploy: {{name: Ship, command: '{stamp("deploy")}'}}
-    """))
+    """),
+    )
     run = run_in_process(project, env=(f"SHARED={shared}",), jobs_limit=1)
     rows = sorted(read_log(shared), key=lambda r: r[2])
     # one node at a time: every node's work ends before the next node's work starts
@@ -170,8 +208,10 @@ def test_nodes_count_against_the_limit_without_deadlock(tmp_path: Path) -> None:
 def test_nodes_run_at_the_same_time(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    project = make_project(tmp_path / "p", parallel_job(
-        f"          - run: {stamp('start')}; sleep 1; {stamp('end')}", parallelism=3))
+    project = make_project(
+        tmp_path / "p",
+        parallel_job(f"          - run: {stamp('start')}; sleep 1; {stamp('end')}", parallelism=3),
+    )
     run_in_process(project, env=(f"SHARED={shared}",), jobs_limit=3)
     rows = read_log(shared)
     last_start = max(ns for name, _, ns in rows if name == "start")

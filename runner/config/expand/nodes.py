@@ -37,13 +37,13 @@ def fail(mark: Mark | None, path: str, message: str, hint: str | None = None) ->
     raise ConfigError([ConfigProblem(mark, path, message, hint)])
 
 
-def copy_entry(out: MDict, src: MDict, key: str, value: Any, *, name: str | None = None) -> None:
-    """Set ``key`` of ``out`` (as ``name``) with ``value``, keeping the marks of ``src[key]``.
+def copy_entry(out: MDict, src: MDict, key: str, value: Any) -> None:
+    """Set ``key`` of ``out`` to ``value``, keeping the marks of ``src[key]``.
 
     The written text of a plain scalar (``3.10``) is kept only when the value is unchanged.
     """
     raw = src.raw.get(key) if value is src.get(key) else None
-    out.set(name or key, value, src.key_mark_of(key), src.mark_of(key), raw)
+    out.set(key, value, src.key_mark_of(key), src.mark_of(key), raw)
 
 
 def add_item(out: MList, src: MList, index: int, value: Any) -> None:
