@@ -7,9 +7,10 @@ requirements, its parallel nodes, and what was left out and why (filters, schedu
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar
 
 from runner.config import model as m
 from runner.errors import UsageError, did_you_mean
@@ -258,44 +259,46 @@ def _plan_workflows(
     )
 
 
+T = TypeVar("T")
+
+
+def _stable_topo(
+    items: Sequence[T], name: Callable[[T], str], requires: Callable[[T], Iterable[str]]
+) -> tuple[list[T], list[T]]:
+    """Kahn's algorithm taking ready items in written order: (sorted, left over in a cycle).
+
+    Requirements that name no item are ignored (filtered-out jobs, external names)."""
+    index = {name(item): i for i, item in enumerate(items)}
+    pending = {i: {index[r] for r in requires(item) if r in index} for i, item in enumerate(items)}
+    dependents: dict[int, list[int]] = {}
+    for i, needs in pending.items():
+        for needed in needs:
+            dependents.setdefault(needed, []).append(i)
+    ready = [i for i, needs in pending.items() if not needs]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        first = heapq.heappop(ready)
+        order.append(first)
+        for dependent in dependents.get(first, ()):
+            pending[dependent].discard(first)
+            if not pending[dependent]:
+                heapq.heappush(ready, dependent)
+    done = set(order)
+    return [items[i] for i in order], [item for i, item in enumerate(items) if i not in done]
+
+
 def _entries_in_order(entries: tuple[m.WorkflowJob, ...]) -> list[m.WorkflowJob]:
     """Entries with every requirement before its dependents, otherwise as written."""
-    names = {e.name for e in entries}
-    done: set[str] = set()
-    out: list[m.WorkflowJob] = []
-    while len(out) < len(entries):
-        ready = [e for e in entries if e.name not in done
-                 and all(r in done or r not in names for r in e.requires)]
-        if not ready:  # a cycle: validation reports it; keep the written order here
-            return [*out, *(e for e in entries if e.name not in done)]
-        out.append(ready[0])
-        done.add(ready[0].name)
-    return out
+    ordered, cyclic = _stable_topo(entries, lambda e: e.name, lambda e: e.requires)
+    return ordered + cyclic  # a cycle is reported by validation; keep the written order here
 
 
 def _toposort(jobs: list[PlannedJob]) -> tuple[PlannedJob, ...]:
-    """Kahn's algorithm, taking ready jobs in their written order so the result is stable."""
-    index = {j.id: i for i, j in enumerate(jobs)}
-    pending = {j.id: {r for r in j.requires if r in index} for j in jobs}
-    dependents: dict[str, list[str]] = {}
-    for job in jobs:
-        for required in pending[job.id]:
-            dependents.setdefault(required, []).append(job.id)
-    ready = [index[j.id] for j in jobs if not pending[j.id]]
-    heapq.heapify(ready)
-    out: list[PlannedJob] = []
-    while ready:
-        first = jobs[heapq.heappop(ready)]
-        out.append(first)
-        for dependent in dependents.get(first.id, ()):
-            pending[dependent].discard(first.id)
-            if not pending[dependent]:
-                heapq.heappush(ready, index[dependent])
-    if len(out) < len(jobs):  # validation refuses cycles; this guards the pure function anyway
-        done = {j.id for j in out}
-        left = [j.id for j in jobs if j.id not in done]
-        raise UsageError("requires form a cycle among: " + ", ".join(left))
-    return tuple(out)
+    ordered, cyclic = _stable_topo(jobs, lambda j: j.id, lambda j: j.requires)
+    if cyclic:  # validation refuses cycles; this guards the pure function anyway
+        raise UsageError("requires form a cycle among: " + ", ".join(j.id for j in cyclic))
+    return tuple(ordered)
 
 
 def _unique(names: Iterable[str]) -> list[str]:

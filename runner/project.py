@@ -52,9 +52,9 @@ class Project:
 
     @property
     def config_display(self) -> str:
-        """The config's path as shown in messages: relative to the cwd when that reads well."""
+        """The config's path as shown in messages: relative to the cwd when it lies below it."""
         try:
-            return os.path.relpath(self.config_path)
+            return str(self.config_path.relative_to(Path.cwd()))
         except ValueError:
             return str(self.config_path)
 

@@ -1,0 +1,88 @@
+"""Shared helpers for the benchmarks: timing whole processes, medians, a results table.
+
+Every figure is a median of repeated runs measured in the same invocation as its baseline, so
+the ratios hold on a shared, noisy machine where absolute numbers do not.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall: float  # seconds
+    rss_mib: float  # peak resident memory of the measured process itself
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def time_process(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> Sample:
+    """Run a command to completion: its wall time, and its peak RSS as GNU time reports it.
+
+    GNU time (a small C program) is the parent, so the figure is the command's own and not
+    inflated by a Python parent's memory, as wait4's ru_maxrss would be after a fork."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        wrapped = [GNU_TIME, "-q", "-f", "%M", "-o", report.name, *argv]
+        use_time = os.path.exists(GNU_TIME)
+        started = time.perf_counter()
+        done = subprocess.run(
+            wrapped if use_time else list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wall = time.perf_counter() - started
+        rss_kib = float(report.read().strip() or 0) if use_time else 0.0
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}")
+    return Sample(wall, rss_kib / 1024)
+
+
+def measure(argv: Sequence[str], repeat: int, **kw: object) -> Sample:
+    """One warm-up, then the median wall time and median peak RSS of ``repeat`` runs."""
+    time_process(argv, **kw)  # type: ignore[arg-type]
+    samples = [time_process(argv, **kw) for _ in range(repeat)]  # type: ignore[arg-type]
+    return Sample(
+        statistics.median(s.wall for s in samples), statistics.median(s.rss_mib for s in samples)
+    )
+
+
+def git_project(root: Path, files: Mapping[str, str]) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@example.invalid",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@example.invalid",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
+    return root
+
+
+def runner_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "runner", *args]
+
+
+def table(rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
