@@ -6,7 +6,6 @@ Git is asked once per fact, lazily, through ``git`` itself, so that worktrees, p
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass, replace

@@ -194,7 +194,7 @@ def test_a_missing_context_is_a_clear_error(tmp_path: Path) -> None:
         run_in_process(project)
     assert info.value.message == "context(s) not found: aws"
     missing = tmp_path / "nope.yml"
-    with pytest.raises(ConfigError, match="contexts file .*nope.yml does not exist"):
+    with pytest.raises(ConfigError, match=r"contexts file .*nope\.yml does not exist"):
         run_in_process(project, contexts_file=missing)
 
 
