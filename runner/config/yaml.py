@@ -166,8 +166,7 @@ class _Builder:
                 "an alias bomb? use fewer nested aliases",
             )
 
-    def push(self, event: yaml.CollectionStartEvent, container: MDict | MList) -> None:
-        mark = self.mark(event)
+    def push(self, event: yaml.CollectionStartEvent, container: MDict | MList, mark: Mark) -> None:
         if len(self.stack) >= MAX_DEPTH:
             raise self.fail(mark, f"nesting deeper than {MAX_DEPTH} levels")
         self.count(1, mark)
@@ -261,8 +260,13 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+_NOT_PLAIN_WORD = frozenset("0123456789+-.~nNtTfF")
+
+
 def resolve_plain(text: str) -> Any:
     """The YAML 1.2 core schema for an untagged plain scalar."""
+    if text and text[0] not in _NOT_PLAIN_WORD:
+        return text  # most scalars are words: no number, bool or null starts like this
     if text in _NULLS:
         return None
     if text in _TRUES:
@@ -366,11 +370,13 @@ def _handle(builder: _Builder, event: yaml.Event) -> None:
         builder.count(weight, mark)
         builder.deliver(value, mark, None, weight)
     elif isinstance(event, yaml.MappingStartEvent):
-        _check_tag(builder, event, builder.mark(event), "map")
-        builder.push(event, MDict(builder.mark(event)))
+        mark = builder.mark(event)
+        _check_tag(builder, event, mark, "map")
+        builder.push(event, MDict(mark), mark)
     elif isinstance(event, yaml.SequenceStartEvent):
-        _check_tag(builder, event, builder.mark(event), "seq")
-        builder.push(event, MList(builder.mark(event)))
+        mark = builder.mark(event)
+        _check_tag(builder, event, mark, "seq")
+        builder.push(event, MList(mark), mark)
     elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
         frame = builder.stack.pop()
         value = (
