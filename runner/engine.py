@@ -388,6 +388,9 @@ class Engine:
             status, code = Status.CANCELLED, ExitCode.INTERRUPTED
         elif any(s.failed or s is Status.BLOCKED for s in statuses.values()):
             status, code = Status.FAILED, ExitCode.JOB_FAILED
+        elif any(s is Status.WAITING for s in statuses.values()):
+            # stopped at an approval nobody gave: nothing failed, but it is not a full pass
+            status, code = Status.WAITING, ExitCode.OK
         else:
             status, code = Status.PASSED, ExitCode.OK
         self.bus.emit(

@@ -124,11 +124,9 @@ class RunSummary:
         for record in self.failures():
             self._render_failure(console, record)
         style = _STYLE.get(end.status, "")
+        state = "on hold, waiting for approval" if end.status is Status.WAITING else end.status.value
         console.print(
-            Text(
-                f"\nrun {end.run_id} {end.status.value} in {end.duration:.2f}s",
-                style=f"bold {style}",
-            )
+            Text(f"\nrun {end.run_id} {state} in {end.duration:.2f}s", style=f"bold {style}")
         )
 
     def _render_failure(self, console: Console, record: StepRecord) -> None:

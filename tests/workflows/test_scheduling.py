@@ -142,6 +142,7 @@ def test_approval_not_given_stops_there_and_says_so(tmp_path: Path) -> None:
         in result.stdout
     )
     assert "deploy waiting  on hold: waits for approval of hold" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("run 1 on hold, waiting for approval in ")
 
 
 @pytest.mark.parametrize("approve", ["hold", "all"])
