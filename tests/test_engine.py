@@ -74,7 +74,7 @@ def test_blocked_dependents_and_exit_code(tmp_path: Path) -> None:
         m.WorkflowJob(name="b", job="b", requires=("a",)),
         m.WorkflowJob(name="c", job="c"),
     )
-    eng, run = engine(tmp_path, config, fake)
+    eng, _ = engine(tmp_path, config, fake)
     result = eng.run()
     assert dict(result.jobs) == {"a": Status.FAILED, "b": Status.BLOCKED, "c": Status.PASSED}
     assert result.exit_code == 1
