@@ -7,9 +7,11 @@ import shutil
 from pathlib import Path
 
 from runner.runflow import ProjectRequest, open_project
+from runner.store import retention
+from runner.store.retention import Retention
 from runner.store.state import StateDir, resolve_root
 
-NODE_LEFTOVERS = ("home", "tmp", "task-data")
+NODE_LEFTOVERS = ("home", "tmp", "task-data", "kept.json")  # kept.json: runner.debug.kept
 
 
 def clean(request: ProjectRequest, *, everything: bool) -> list[str]:
@@ -24,6 +26,7 @@ def clean(request: ProjectRequest, *, everything: bool) -> list[str]:
         else:
             removed = _remove_node_leftovers(state.runs)
             report.append(f"removed {removed} kept node environment(s)")
+    report.extend(retention.apply(state, Retention.from_env(os.environ), everything=everything))
     report.extend(_clean_containers(state))
     return report
 
@@ -33,9 +36,11 @@ def _remove_node_leftovers(runs: Path) -> int:
     for node_dir in runs.glob("*/jobs/*/*"):
         found = False
         for name in NODE_LEFTOVERS:
-            if (node_dir / name).exists():
+            if (node_dir / name).is_dir():
                 shutil.rmtree(node_dir / name, ignore_errors=True)
                 found = True
+            elif (node_dir / name).exists():
+                (node_dir / name).unlink()
         removed += found
     return removed
 

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
@@ -37,6 +38,9 @@ from runner.output import Masker
 from runner.project import Project
 from runner.steps.context import RunServices
 from runner.store.state import StateDir
+
+if TYPE_CHECKING:
+    from runner.debug.hooks import NodeHooks
 
 # CircleCI's job statuses for ``requires`` in map form [CR], from ours.
 _REQUIRE_STATUS = {
@@ -62,6 +66,8 @@ class RunOptions:
     keep: bool = False
     ssh_mode: bool = False
     user: str = ""
+    # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None
+    debug: Callable[[NodeSpec, PlannedJob], NodeHooks | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +386,7 @@ class Engine:
             cancelled=self.cancelled,
             on_session=lambda session: self._track(key, session),
             ssh_mode=self.options.ssh_mode,
+            debug=self.options.debug(spec, job) if self.options.debug is not None else None,
         )
 
     def _finish(self, duration: float) -> RunResult:

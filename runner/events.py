@@ -135,6 +135,30 @@ class Notice(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FailedTest:
+    name: str
+    classname: str
+    file: str
+    result: str  # failure | error
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestResultsStored(Event):
+    """A ``store_test_results`` step read JUnit XML: counts and failures, for the summary."""
+
+    job: str
+    node: int
+    path: str
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+    duration: float  # sum of the tests' own times
+    failed: tuple[FailedTest, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
     run_id: str
     status: Status
@@ -151,6 +175,7 @@ _TOPICS: dict[type[Event], str] = {
     NodeFinished: "node_finished",
     JobFinished: "job_finished",
     Notice: "notice",
+    TestResultsStored: "test_results",
     RunFinished: "run_finished",
 }
 

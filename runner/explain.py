@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import signal as signals
+from collections.abc import Sequence
+
+# How shells say a command is missing: bash "x: command not found", dash and busybox
+# "x: not found", zsh "command not found: x".
+_NOT_FOUND = (
+    re.compile(r"(?:^|: )([^\s:]+): (?:command )?not found\s*$"),
+    re.compile(r"command not found: (\S+)\s*$"),
+)
 
 
 def signal_name(number: int) -> str:
@@ -26,8 +35,16 @@ def format_duration(seconds: float) -> str:
     return text_secs
 
 
-def explain_exit(code: int | None, sig: int | None, *, oom: bool = False) -> str:
-    """One line: what the exit code or signal most likely means."""
+def explain_exit(
+    code: int | None,
+    sig: int | None,
+    *,
+    oom: bool = False,
+    path: str | None = None,
+    tail: Sequence[str] = (),
+) -> str:
+    """One line: what the exit code or signal most likely means. For 127 (command not found),
+    the missing command when the output names it and the PATH the step had, if given."""
     if oom:
         return "out of memory: the kernel killed the step (exit code 137)"
     if sig is not None:
@@ -45,4 +62,22 @@ def explain_exit(code: int | None, sig: int | None, *, oom: bool = False) -> str
     }.get(code)
     if meaning is None and code > 128:
         meaning = f"a command was killed by {signal_name(code - 128)}"
+    if code == 127:
+        meaning = _not_found(tail, path)
     return f"exit code {code}" + (f": {meaning}" if meaning else "")
+
+
+def _not_found(tail: Sequence[str], path: str | None) -> str:
+    text = "command not found"
+    for line in reversed(tail):
+        for pattern in _NOT_FOUND:
+            match = pattern.search(line)
+            if match:
+                text += f": {match.group(1)}"
+                break
+        else:
+            continue
+        break
+    if path is not None:
+        text += f" (PATH was {path or 'empty'})"
+    return text

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
 from runner.config.model import RunStep, Step, When
@@ -33,6 +34,10 @@ from runner.output import CappedLog, Masker, StepSink
 from runner.steps import handler_for
 from runner.steps.context import Background, RunServices, StepContext
 from runner.steps.run import shebang, shell_for
+from runner.steps.tools import prepare_node
+
+if TYPE_CHECKING:
+    from runner.debug.hooks import NodeHooks
 
 
 @dataclass
@@ -55,6 +60,7 @@ class NodeSetup:
     on_session: Callable[[Session | None], None] = lambda _s: None
     ssh_mode: bool = False  # --shell: deploy steps are skipped, as in CircleCI's SSH reruns
     sessions: list[Session] = field(default_factory=list)
+    debug: NodeHooks | None = None  # issue 7: --shell, --shell-on-failure, --keep, --from-step
 
 
 class NodeRun:
@@ -95,7 +101,10 @@ class NodeRun:
             session = self.s.executor.open(self.s.spec, self.notice)
             self.s.on_session(session)
             env = self._environment(session)
+            prepare_node(session, env, self.s.services, self._facts)  # the `circleci` helper
             workdir = session.resolve(self.s.spec.job.working_directory)
+            if self.s.debug is not None:  # may restore an earlier run's environment
+                self.s.debug.opened(session, env, workdir, self.notice)
             for index, step in enumerate(self.s.spec.job.steps):
                 if self.s.cancelled.is_set():
                     self.cancelled = True
@@ -118,6 +127,8 @@ class NodeRun:
             status = self._status()
             self.s.barrier.node_finished(self.s.index, status is Status.PASSED)
             if session is not None:
+                if self.s.debug is not None:  # the --shell, the --keep record: before cleanup
+                    self.s.debug.finished(status)
                 self.s.on_session(None)
                 try:
                     session.close()
@@ -198,7 +209,8 @@ class NodeRun:
         step: Step,
         background: list[Background],
     ) -> None:
-        skip = self._skip_reason(step)
+        skip = self.s.debug.skip(index) if self.s.debug is not None else None  # --from-step
+        skip = skip or self._skip_reason(step)
         if self.cancelled:
             return
         if skip is not None:  # a skipped step is one line: no header, no command, no log
@@ -240,12 +252,15 @@ class NodeRun:
             planned=self.s.job,
             failed=self.failed,
             background=background,
+            emit=self.s.bus.emit,
         )
         outcome = self._run_handler(step, ctx)
         if outcome.status is Status.RUNNING:
             return  # a background step reports when it ends
         sink.close()
         self._record(index, step, outcome, sink, log_path)
+        if self.s.debug is not None and outcome.status in (Status.FAILED, Status.TIMED_OUT):
+            self.s.debug.step_failed(step, ctx, outcome, tuple(sink.tail))  # --shell-on-failure
 
     def _run_handler(self, step: Step, ctx: StepContext) -> StepOutcome:
         handler = handler_for(step, self.s.spec.job.executor.kind)

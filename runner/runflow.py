@@ -61,6 +61,12 @@ class RunRequest:
     contexts_file: Path | None = None
     keep: bool = False
     ssh_mode: bool = False
+    # issue 7 (runner.debug): a shell after each job (SSH mode), or when a step fails; and
+    # iterating on one step of one job (a step number from 0, or a step's name)
+    shell: bool = False
+    shell_on_failure: bool = False
+    from_step: str | None = None
+    only_step: str | None = None
     docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
     # API ``build_parameters``: environment below every config and project value [ENV-2020].
     build_parameters: Mapping[str, str] = field(default_factory=dict)
@@ -237,6 +243,11 @@ def run(
     _check_runnable(graph)
     env = project_env(request, environ)
     contexts = _contexts(request, graph, environ)
+    from runner.debug.plan import debug_hooks  # refuses a bad --from-step before anything runs
+
+    debug = debug_hooks(
+        request, graph, resolve_root(loaded.project.root, request.project.state_dir, environ)
+    )
     secrets = tuple(env.values()) + tuple(v for c in contexts.values() for v in c.values())
     secrets += request.extra_secrets
     bus = EventBus()
@@ -259,8 +270,9 @@ def run(
         secrets=secrets,
         approve=frozenset(request.approve),
         keep=request.keep,
-        ssh_mode=request.ssh_mode,
+        ssh_mode=request.ssh_mode or request.shell,
         user=_user(),
+        debug=debug,
     )
     state = StateDir(
         resolve_root(loaded.project.root, request.project.state_dir, environ),

@@ -8,7 +8,15 @@ from __future__ import annotations
 import typer
 
 from runner import __version__
-from runner.cli import clean_cmd, config_cmd, inspect_cmd, run_cmd
+from runner.cli import (
+    clean_cmd,
+    config_cmd,
+    history_cmd,
+    inspect_cmd,
+    run_cmd,
+    serve_cmd,
+    shell_cmd,
+)
 
 app = typer.Typer(
     name="runner",
@@ -39,6 +47,9 @@ run_cmd.register(app)
 inspect_cmd.register(app)
 config_cmd.register(app)
 clean_cmd.register(app)
+serve_cmd.register(app)
+history_cmd.register(app)
+shell_cmd.register(app)
 
 
 def main() -> None:

@@ -57,6 +57,21 @@ def run(
     orb_dir: Path = common.ORB_DIR,
     state_dir: Path = common.STATE_DIR,
     keep: bool = typer.Option(False, "--keep", help="Keep node homes and containers afterwards."),
+    shell: bool = typer.Option(
+        False, "--shell", help="After a job's steps, a shell in its environment (node 0); "
+        "deploy steps are skipped, as in CircleCI's SSH reruns."
+    ),
+    shell_on_failure: bool = typer.Option(
+        False, "--shell-on-failure",
+        help="When a step fails, a shell in its environment; the job goes on after it.",
+    ),
+    from_step: str = typer.Option(
+        None, "--from-step", metavar="N",
+        help="Start the job at step N (from 0, or a name), restoring a kept earlier run.",
+    ),
+    only_step: str = typer.Option(
+        None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="JSON lines events instead of text."),
     color: bool = typer.Option(None, "--color/--no-color", help="Colour (default: on a terminal)."),
     pull: str = typer.Option("missing", "--pull", help="Images: missing | never | always."),
@@ -89,6 +104,10 @@ def run(
         approve=tuple(approve),
         contexts_file=contexts,
         keep=keep,
+        shell=shell,
+        shell_on_failure=shell_on_failure,
+        from_step=from_step,
+        only_step=only_step,
         docker={"pull": pull, "resource_limits": resource_limits, "remote_docker": remote_docker},
     )
     code = common.call(lambda: _execute(request, json_output, common.color_choice(color)))
@@ -109,13 +128,17 @@ def _execute(request: object, json_output: bool, color: bool | None) -> int:
         from runner.report.console import ConsoleReporter
 
         subscribers.append(ConsoleReporter(sys.stdout, color=color))
+    from runner.store.recorder import HistoryRecorder
+
+    recorder = HistoryRecorder(source="cli")  # `runner history`/`logs` and the API read it
+    subscribers.append(recorder)
     guard = _SignalGuard()
     with guard:
         result = runflow.run(
             request,
             subscribers=subscribers,
             approver=_terminal_approver if sys.stdin.isatty() and not json_output else None,
-            on_engine=guard.attach,
+            on_engine=recorder.chain(guard.attach),
         )
     return int(result.exit_code)
 
@@ -149,6 +172,10 @@ class _SignalGuard:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        from runner.executors.interactive import attached
+
+        if signum == signal.SIGINT and attached():
+            return  # a Ctrl-C typed in the debugging shell belongs to it (issue 7)
         self.count += 1
         name = signal.Signals(signum).name
         if self.count == 1 and self.engine is not None:

@@ -138,6 +138,14 @@ class Session(Protocol):
 
     def exists(self, path: str) -> bool: ...
 
+    def shell(
+        self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool
+    ) -> int:
+        """Run an interactive program (the debugging shell, issue 7) in the node as the step
+        user, attached to runner's own stdin, stdout and stderr, and return its exit status.
+        With ``stdin_is_tty`` it gets a terminal (the host's, or ``docker exec -t``); otherwise
+        it reads its commands from stdin. See :mod:`runner.executors.interactive`."""
+
     def close(self) -> None:
         """Remove what the session created (unless kept); must be safe to call twice."""
 

@@ -179,6 +179,16 @@ class MachineSession:
     def exists(self, path: str) -> bool:
         return os.path.lexists(path)
 
+    def shell(
+        self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool
+    ) -> int:
+        from runner.executors.interactive import run_attached
+
+        os.makedirs(cwd, exist_ok=True)
+        # Tagged like a step of this node, so what the shell leaves running is swept at close.
+        tagged = {**env, host_procs.TAG_VARIABLE: f"{self.spec.tag}-shell"}
+        return run_attached(argv, env=tagged, cwd=cwd, stdin_is_tty=stdin_is_tty)
+
     def close(self) -> None:
         self.interrupt()
         host_procs.sweep_orphans(self.spec.tag, grace=self.kill.terminate_grace)

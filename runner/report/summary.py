@@ -12,16 +12,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from runner.debug import failure
 from runner.events import (
     Event,
     JobFinished,
     JobStarted,
     RunFinished,
+    RunStarted,
     Status,
     StepFinished,
     StepStarted,
+    TestResultsStored,
 )
-from runner.explain import explain_exit
+from runner.report.tests import render_test_results, test_results_dict
 
 _STYLE = {
     Status.PASSED: "green",
@@ -52,8 +55,14 @@ class RunSummary:
     steps: dict[tuple[str, int, int], StepRecord] = field(default_factory=dict)
     jobs: dict[str, JobFinished] = field(default_factory=dict)
     parallel: dict[str, int] = field(default_factory=dict)
+    tests: list[TestResultsStored] = field(default_factory=list)
+    run_id: str | None = None  # for the `runner logs` command a failure report names
 
     def add(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.run_id = event.run_id
+        if isinstance(event, TestResultsStored):
+            self.tests.append(event)
         if isinstance(event, StepStarted):
             self.steps[(event.job, event.node, event.index)] = StepRecord(
                 event.job, event.node, event.index, event.name, event.kind, event.command
@@ -87,7 +96,8 @@ class RunSummary:
                 k: {"status": v.status.value, "duration": v.duration, "message": v.message}
                 for k, v in self.jobs.items()
             },
-            "failures": [_failure_dict(r) for r in self.failures()],
+            "failures": [{**_failure_dict(r), **self._failure_extras(r)} for r in self.failures()],
+            "tests": test_results_dict(self.tests),
         }
 
     def render(self, console: Console, end: RunFinished) -> None:
@@ -121,6 +131,7 @@ class RunSummary:
         console.print()
         if table.row_count:
             console.print(table)
+        render_test_results(console, self.tests)
         for record in self.failures():
             self._render_failure(console, record)
         style = _STYLE.get(end.status, "")
@@ -138,7 +149,7 @@ class RunSummary:
         if record.command is not None:
             for line in record.command.rstrip("\n").splitlines()[:8]:
                 console.print(Text(f"  $ {line}", style="dim"))
-        reason = outcome.message or explain_exit(outcome.exit_code, outcome.signal)
+        reason = failure.reason(outcome)  # the message, else the exit explained (OOM too)
         console.print(Text(f"  {reason}", style="red"))
         if finished.tail:
             console.print(Text("  last lines:", style="dim"))
@@ -146,6 +157,22 @@ class RunSummary:
                 console.print(Text(f"    {line}"))
         if finished.log_path:
             console.print(Text(f"  full log: {finished.log_path}", style="dim"))
+        for line in failure.report_lines(  # `runner logs` and failed tests (issue 7)
+            run_id=self.run_id if finished.log_path else None, job=record.job,
+            node=self._node_of(record), index=record.index, tests=self.tests,
+        ):
+            console.print(Text(line, style="dim"))
+
+    def _node_of(self, record: StepRecord) -> int | None:
+        return record.node if self.parallel.get(record.job, 1) > 1 else None
+
+    def _failure_extras(self, record: StepRecord) -> dict[str, Any]:
+        assert record.finished is not None
+        return failure.extras(
+            run_id=self.run_id if record.finished.log_path else None, job=record.job,
+            node=self._node_of(record), index=record.index, outcome=record.finished.outcome,
+            tests=self.tests,
+        )
 
 
 def _short(name: str, width: int = 48) -> str:

@@ -10,11 +10,15 @@ from runner.config import model as m
 from runner.events import Status, StepOutcome
 from runner.steps.checkout import checkout
 from runner.steps.context import Handler, StepContext
+from runner.steps.jobdata import JOB_DATA_HANDLERS
+from runner.steps.remote_docker import setup_remote_docker
 from runner.steps.run import run_step
 
 HANDLERS: dict[type[m.Step], Handler] = {
     m.RunStep: run_step,
     m.CheckoutStep: checkout,
+    m.SetupRemoteDockerStep: setup_remote_docker,
+    **JOB_DATA_HANDLERS,
 }
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from runner.config.model import Job, Step
 from runner.environment import NodeFacts
-from runner.events import StepOutcome
+from runner.events import Event, StepOutcome
 from runner.executors.base import NodeSpec, Process, Session
 from runner.graph import JobGraph, PlannedJob
 from runner.output import StepSink
@@ -55,6 +56,7 @@ class StepContext:
     planned: PlannedJob  # the job as planned: workflow, requires
     failed: bool = False  # whether an earlier step of this node failed
     background: list[Background] = field(default_factory=list)
+    emit: Callable[[Event], None] = lambda _event: None  # structured events (test results)
 
 
 Handler = Callable[[Step, StepContext], StepOutcome]

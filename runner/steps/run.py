@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 
 from runner.config.model import RunStep, Step
@@ -45,7 +46,13 @@ def request_for(step: RunStep, ctx: StepContext) -> ExecRequest:
     )
 
 
-def outcome_of(result: ExecResult, timeout: float | None) -> StepOutcome:
+def outcome_of(
+    result: ExecResult,
+    timeout: float | None,
+    *,
+    path: str | None = None,
+    tail: Sequence[str] = (),
+) -> StepOutcome:
     base = StepOutcome(
         status=Status.PASSED,
         exit_code=result.exit_code,
@@ -68,7 +75,9 @@ def outcome_of(result: ExecResult, timeout: float | None) -> StepOutcome:
         return replace(base, status=Status.CANCELLED, interrupted=True, message="interrupted")
     if result.ok:
         return base
-    message = explain_exit(result.exit_code, result.signal, oom=result.oom_killed)
+    message = explain_exit(
+        result.exit_code, result.signal, oom=result.oom_killed, path=path, tail=tail
+    )
     return replace(base, status=Status.FAILED, message=message)
 
 
@@ -91,7 +100,10 @@ def run_step(step: Step, ctx: StepContext) -> StepOutcome:
                 "stopped what the step left running (use background: true for servers): "
                 + "; ".join(result.leftovers)
             )
-        outcome = outcome_of(result, step.no_output_timeout)
+        # the PATH and output name a missing command for 127 (issue 7)
+        outcome = outcome_of(
+            result, step.no_output_timeout, path=request.env.get("PATH"), tail=ctx.sink.tail
+        )
         if outcome.status is not Status.FAILED:
             break
     return outcome

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,10 +37,12 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_pipeline ON runs (pipeline_id);
 CREATE TABLE IF NOT EXISTS jobs (
     run INTEGER NOT NULL, job TEXT NOT NULL, name TEXT NOT NULL, workflow TEXT NOT NULL DEFAULT '',
-    requires TEXT NOT NULL DEFAULT '[]', build_num INTEGER, executor TEXT NOT NULL DEFAULT '',
+    workflow_id TEXT NOT NULL DEFAULT '', requires TEXT NOT NULL DEFAULT '[]', build_num INTEGER,
+    executor TEXT NOT NULL DEFAULT '',
     parallelism INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL, started_at REAL,
     stopped_at REAL, message TEXT NOT NULL DEFAULT '', PRIMARY KEY (run, job));
 CREATE INDEX IF NOT EXISTS jobs_build ON jobs (build_num);
+CREATE INDEX IF NOT EXISTS jobs_workflow ON jobs (workflow_id);
 CREATE TABLE IF NOT EXISTS nodes (
     run INTEGER NOT NULL, job TEXT NOT NULL, node INTEGER NOT NULL, status TEXT NOT NULL,
     started_at REAL, stopped_at REAL, PRIMARY KEY (run, job, node));
@@ -85,6 +86,7 @@ class JobRow:
     job: str
     name: str
     workflow: str
+    workflow_id: str  # the API's id for (pipeline, workflow); empty outside workflows
     requires: str  # JSON list of job ids
     build_num: int | None
     executor: str
@@ -127,6 +129,19 @@ class StepRow:
 
 R = TypeVar("R", RunRow, JobRow, NodeRow, StepRow)
 
+# Jobs planned outside any workflow (a config without workflows, a job named on the command
+# line or through API v1.1) are shown under this name, as CircleCI 2.0 did for such configs.
+DEFAULT_WORKFLOW = "workflow"
+
+
+def workflow_uuid(pipeline_id: str, workflow: str) -> str:
+    """A stable id for one workflow of one pipeline (API v2)."""
+    name = workflow or DEFAULT_WORKFLOW
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"runner:{pipeline_id}/{name}"))
+
+# Readers: a few connections per thread, reused (each SELECT is its own WAL snapshot).
+_READERS = threading.local()
+READERS_PER_THREAD = 4
 # One writer connection per database file per process, each with its lock.
 _WRITERS: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
 _WRITERS_LOCK = threading.Lock()
@@ -186,16 +201,32 @@ class HistoryStore:
 
     # ------------------------------------------------------------ reading
 
-    @contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection]:
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's reading connection (a few kept per thread: the API polls a lot);
+        None while nothing was ever recorded (reading creates nothing)."""
+        key = str(self.path)
+        cache: dict[str, sqlite3.Connection] = _READERS.__dict__.setdefault("conns", {})
         if not self.path.exists():
-            self._writer()  # creates the schema, so reads of a new store see empty tables
-        with closing(_connect(self.path)) as conn:
-            yield conn
+            stale = cache.pop(key, None)
+            if stale is not None:
+                stale.close()
+            return None
+        conn = cache.pop(key, None) or _connect(self.path)
+        cache[key] = conn  # most recently used last
+        while len(cache) > READERS_PER_THREAD:
+            cache.pop(next(iter(cache))).close()
+        return conn
 
     def _rows(self, cls: type[R], sql: str, *args: Any) -> list[R]:
-        with self._reader() as conn:
+        conn = self._reader()
+        if conn is None:
+            return []
+        try:
             rows = conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return []  # the file exists, its schema is being created by its first writer
         names = [f.name for f in fields(cls)]
         return [cls(*(row[n] for n in names)) for row in rows]
 
@@ -222,6 +253,11 @@ class HistoryStore:
             out[job.run].append(job)
         return out
 
+    def jobs_of_workflow(self, workflow_id: str) -> list[JobRow]:
+        return self._rows(
+            JobRow, "SELECT * FROM jobs WHERE workflow_id = ? ORDER BY rowid", workflow_id
+        )
+
     def job_by_build(self, build_num: int) -> JobRow | None:
         found = self._rows(JobRow, "SELECT * FROM jobs WHERE build_num = ?", build_num)
         return found[0] if found else None
@@ -243,30 +279,4 @@ class HistoryStore:
 
     def unfinished(self) -> list[RunRow]:
         return self._rows(RunRow, "SELECT * FROM runs WHERE status IN (?, ?)", *UNFINISHED)
-
-    def mark_interrupted(self, runs: list[int], message: str) -> None:
-        now = time.time()
-        statements: list[tuple[str, tuple[Any, ...]]] = []
-        for run in runs:
-            statements += [
-                (
-                    "UPDATE runs SET status = ?, stopped_at = COALESCE(stopped_at, ?), "
-                    "message = ? WHERE run = ? AND status IN (?, ?)",
-                    (INTERRUPTED, now, message, run, *UNFINISHED),
-                ),
-                (
-                    "UPDATE jobs SET status = ?, stopped_at = COALESCE(stopped_at, ?), "
-                    "message = ? WHERE run = ? AND status IN (?, ?)",
-                    (INTERRUPTED, now, message, run, *UNFINISHED),
-                ),
-                (
-                    "UPDATE nodes SET status = ?, stopped_at = ? WHERE run = ? AND status = ?",
-                    (INTERRUPTED, now, run, "running"),
-                ),
-                (
-                    "UPDATE steps SET status = ?, stopped_at = ? WHERE run = ? AND status = ?",
-                    (INTERRUPTED, now, run, "running"),
-                ),
-            ]
-        self.write(statements)
 

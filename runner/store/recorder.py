@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ from runner.events import (
     RunFinished,
     RunStarted,
     StepFinished,
+    StepOutput,
     StepStarted,
 )
-from runner.store.history import HistoryStore, RunRow
+from runner.store.history import INTERRUPTED, UNFINISHED, HistoryStore, RunRow, workflow_uuid
 
 if TYPE_CHECKING:
     from runner.engine import Engine
@@ -70,8 +72,31 @@ def reconcile(store: HistoryStore, alive: Callable[[RunRow], bool] = owner_alive
     """Mark runs left queued or running by a process that is gone as interrupted."""
     cut = [r.run for r in store.unfinished() if not alive(r)]
     if cut:
-        store.mark_interrupted(cut, "cut off: the process running it went away")
+        mark_interrupted(store, cut, "cut off: the process running it went away")
     return cut
+
+
+def mark_interrupted(
+    store: HistoryStore, runs: list[int], message: str, *, cancelled_too: bool = False
+) -> None:
+    """Runs (and their jobs) that did not end on their own; ``cancelled_too`` also takes
+    those the server cancelled because it was stopping."""
+    now = time.time()
+    among = (*UNFINISHED, "cancelled" if cancelled_too else "running")
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    for run in runs:
+        for table in ("runs", "jobs"):
+            statements.append((
+                f"UPDATE {table} SET status = ?, stopped_at = COALESCE(stopped_at, ?), "
+                "message = ? WHERE run = ? AND status IN (?, ?, ?)",
+                (INTERRUPTED, now, message, run, *among),
+            ))
+        for table in ("nodes", "steps"):
+            statements.append((
+                f"UPDATE {table} SET status = ?, stopped_at = ? WHERE run = ? AND status = ?",
+                (INTERRUPTED, now, run, "running"),
+            ))
+    store.write(statements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +146,7 @@ class HistoryRecorder:
         }
 
     def __call__(self, event: Event) -> None:
-        if self.store is None:
+        if self.store is None or type(event) is StepOutput:  # output lines: the hot path
             return
         statements = self._statements(event)
         if statements:
@@ -155,6 +180,9 @@ class HistoryRecorder:
                 return [(
                     "UPDATE runs SET status = ?, stopped_at = ?, exit_code = ? WHERE run = ?",
                     (event.status.value, event.time, event.exit_code, self.run),
+                ), (  # planned at trigger time but not in the run's own plan: never ran
+                    "UPDATE jobs SET status = 'skipped' WHERE run = ? AND status = 'queued'",
+                    (self.run,),
                 )]
         return []
 
@@ -174,10 +202,13 @@ class HistoryRecorder:
         )]
         for job_id in event.jobs:
             p = self._planned.get(job_id) or _Planned(job_id, "", "[]", 1, "")
+            workflow_id = workflow_uuid(f.get("pipeline_id", ""), p.workflow)
             out.append((
-                "INSERT INTO jobs (run, job, name, workflow, requires, parallelism, executor, "
-                "status) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued') ON CONFLICT (run, job) DO NOTHING",
-                (self.run, job_id, p.name, p.workflow, p.requires, p.parallelism, p.executor),
+                "INSERT INTO jobs (run, job, name, workflow, workflow_id, requires, parallelism, "
+                "executor, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued') "
+                "ON CONFLICT (run, job) DO NOTHING",
+                (self.run, job_id, p.name, p.workflow, workflow_id, p.requires, p.parallelism,
+                 p.executor),
             ))
         return out
 

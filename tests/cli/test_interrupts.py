@@ -33,7 +33,7 @@ jobs:
 """
 
 
-def start(tmp_path: Path, trap: str = "") -> tuple[subprocess.Popen[str], Path]:
+def start(tmp_path: Path, trap: str = "", grace: str = "0.5,0.5") -> tuple[subprocess.Popen[str], Path]:
     shared = tmp_path / "shared"
     shared.mkdir()
     project = make_project(tmp_path / "p", STUBBORN.format(trap=trap))
@@ -43,7 +43,7 @@ def start(tmp_path: Path, trap: str = "") -> tuple[subprocess.Popen[str], Path]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "NO_COLOR": "1", "RUNNER_STOP_GRACE": "0.5,0.5"},
+        env={**os.environ, "NO_COLOR": "1", "RUNNER_STOP_GRACE": grace},
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -89,15 +89,16 @@ def test_steps_that_ignore_int_and_term_are_killed(tmp_path: Path) -> None:
 
 
 def test_a_second_interrupt_exits_at_once(tmp_path: Path) -> None:
-    proc, shared = start(tmp_path, trap="trap '' INT TERM")
-    proc.env = None  # type: ignore[attr-defined]
+    # Long graces: a graceful stop of these stubborn steps would take 40 s; the second
+    # Ctrl-C must not wait for them.
+    proc, shared = start(tmp_path, trap="trap '' INT TERM", grace="20,20")
     proc.send_signal(signal.SIGINT)
     time.sleep(0.2)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10
     assert "exiting now" in err
     time.sleep(0.2)
     for pid in (shared / "pids").read_text().split():

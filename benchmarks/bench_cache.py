@@ -1,0 +1,189 @@
+"""Saving and restoring a cache against ``tar`` piped through the same compressor.
+
+    python benchmarks/bench_cache.py [--files 20000] [--mb 200] [--dir DIR] [--repeat 2]
+
+Builds a tree of ``--files`` files, ``--mb`` MB in all (a quarter incompressible, the rest
+text-like), then times, each in a fresh process (so peak memory is that phase's alone):
+
+* save: runner's cache save (the machine session's ``get_archive``, every member checked,
+  compressed with zlib level 1 in gzip format, hashed, published) against
+  ``tar -cf - | gzip -1 > file``;
+* restore: runner's restore (digest verified, decompressed ahead in a thread, checked and
+  extracted all-or-nothing by the machine session's ``put_archive``) against
+  ``gzip -dc file | tar -xf -``.
+
+Prints seconds, the ratio to the baseline (the target is at most 1.3x) and the peak RSS of the
+largest process of each phase. No assertions: numbers, for the issue note. The tree goes to
+``/dev/shm`` when it has room, so the disk's write-back does not drown the comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def make_tree(root: Path, files: int, total_mb: int) -> None:
+    rnd = random.Random(1)
+    words = [bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(2, 9)))
+             for _ in range(4000)]  # fmt: skip
+    text = b" ".join(rnd.choice(words) for _ in range(400_000))
+    per = total_mb * 1024 * 1024 // files
+    for i in range(files):
+        folder = root / f"d{i // 200:03d}" / f"s{(i // 20) % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        size = rnd.randint(per // 2, per * 3 // 2)
+        if i % 4 == 0:
+            data = os.urandom(size)
+        else:
+            start = rnd.randrange(0, len(text) - size)
+            data = text[start : start + size]
+        (folder / f"f{i}.dat").write_bytes(data)
+
+
+# ---------------------------------------------------------------- phases (child processes)
+
+
+def _session(work: Path):  # type: ignore[no-untyped-def]
+    from runner.config.model import Job, MachineExecutor
+    from runner.executors.base import NodeSpec
+    from runner.executors.machine import MachineSession
+
+    job = Job(name="bench", executor=MachineExecutor(), steps=())
+    spec = NodeSpec(job=job, job_id="bench", node_index=0, node_total=1, run_id="1",
+                    node_dir=work / "node")  # fmt: skip
+    from runner.executors.machine import KillPolicy
+
+    return MachineSession(spec=spec, home_dir=work, env={}, kill=KillPolicy())
+
+
+def phase_save(work: Path) -> None:
+    from runner.store.caches import CacheStore
+
+    store = CacheStore(work / "caches")
+    pending = store.begin()
+    pending.add(str(work / "tree"), _session(work).get_archive(str(work / "tree")))
+    store.publish(pending, key="bench", build_num=1, job="bench", run_id="1")
+
+
+def phase_restore(work: Path) -> None:
+    from runner.archive import as_file
+    from runner.store.caches import CacheStore
+
+    store = CacheStore(work / "caches")
+    entry = store.get("bench")
+    assert entry is not None
+    with as_file(store.open(entry, entry.paths[0])) as stream:
+        _session(work).put_archive(str(work / "restored"), stream)
+
+
+# ---------------------------------------------------------------- measuring
+
+
+TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of the largest process of ``argv`` and its children.
+
+    Peak RSS comes from GNU time when there is one: a process forked from this Python would
+    report this Python's memory as its own peak (``ru_maxrss`` survives ``exec``)."""
+    report = tempfile.NamedTemporaryFile(suffix=".rss", delete=False)  # noqa: SIM115
+    report.close()
+    wrapped = [TIME, "-f", "%M", "-o", report.name, *argv] if TIME else argv
+    started = time.perf_counter()
+    proc = subprocess.Popen(wrapped)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"failed: {argv}")
+    text = Path(report.name).read_text().strip().splitlines()
+    os.unlink(report.name)
+    peak_kib = int(text[-1]) if TIME and text and text[-1].isdigit() else usage.ru_maxrss
+    return elapsed, peak_kib / 1024
+
+
+def best(argv: list[str], repeat: int, before: list[str] | None = None) -> tuple[float, float]:
+    runs = []
+    for _ in range(repeat):
+        if before:
+            subprocess.run(before, check=True)
+        runs.append(measure(argv))
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def compression_levels(tree: Path) -> None:
+    sample = subprocess.run(["tar", "-cf", "-", "-C", str(tree.parent), tree.name],
+                            capture_output=True, check=True).stdout[: 64 * 2**20]  # fmt: skip
+    print("\nzlib on a 64 MiB slice of the tree's tar stream:")
+    for level in (1, 3, 6):
+        started = time.perf_counter()
+        packed = zlib.compress(sample, level)
+        seconds = time.perf_counter() - started
+        print(f"  level {level}: {len(sample) / seconds / 2**20:6.1f} MiB/s, "
+              f"{len(packed) / len(sample):.1%} of the input")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--phase", choices=("save", "restore"), help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        (phase_save if args.phase == "save" else phase_restore)(args.work)
+        return
+    shm = Path("/dev/shm")
+    base = args.dir or (shm if shm.is_dir() and shutil.disk_usage(shm).free > 3 * args.mb * 2**20
+                        else None)  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="bench-cache-", dir=base))
+    try:
+        run(work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path, args: argparse.Namespace) -> None:
+    me = [sys.executable, __file__, "--work", str(work), "--phase"]
+    started = time.perf_counter()
+    make_tree(work / "tree", args.files, args.mb)
+    print(f"tree: {args.files} files, {args.mb} MB, in {work} "
+          f"(made in {time.perf_counter() - started:.1f}s)")  # fmt: skip
+    clear = ["sh", "-c", f"rm -rf '{work}/caches' '{work}/base.tgz'"]
+    base_save = ["sh", "-c", f"tar -cf - -C '{work}' tree | gzip -1 > '{work}/base.tgz'"]
+    ours_save = [*me, "save"]
+    save_base = best(base_save, args.repeat, clear)
+    save_ours = best(ours_save, args.repeat, ["sh", "-c", f"rm -rf '{work}/caches'"])
+    subprocess.run(base_save, check=True)
+    wipe = ["sh", "-c", f"rm -rf '{work}/restored' && mkdir '{work}/restored'"]
+    base_restore = ["sh", "-c", f"gzip -dc '{work}/base.tgz' | tar -xf - -C '{work}/restored'"]
+    restore_base = best(base_restore, args.repeat, wipe)
+    restore_ours = best([*me, "restore"], args.repeat, wipe)
+    ours_size = sum(p.stat().st_size for p in (work / "caches" / "entries").rglob("*.tar.gz"))
+    base_size = (work / "base.tgz").stat().st_size
+    print(f"\n{'':10}{'tar+gzip -1':>14}{'runner':>10}{'ratio':>8}   peak RSS (tar+gzip / runner)")
+    for name, ours, theirs in (("save", save_ours, save_base),
+                               ("restore", restore_ours, restore_base)):  # fmt: skip
+        print(f"{name:10}{theirs[0]:13.2f}s{ours[0]:9.2f}s{ours[0] / theirs[0]:7.2f}x   "
+              f"{theirs[1]:.0f} MiB / {ours[1]:.0f} MiB")  # fmt: skip
+    total = (save_ours[0] + restore_ours[0]) / (save_base[0] + restore_base[0])
+    print(f"{'both':10}{'':24}{total:7.2f}x   (target: at most 1.3x)")
+    print(f"archive: tar+gzip -1 {base_size / 2**20:.1f} MiB, runner {ours_size / 2**20:.1f} MiB")
+    compression_levels(work / "tree")
+
+
+if __name__ == "__main__":
+    main()

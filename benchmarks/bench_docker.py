@@ -1,0 +1,146 @@
+"""Docker executor overhead, against plain ``docker run``/``docker exec`` and gitlab-ci-local.
+
+Targets (issue 3), every ratio measured in this same invocation:
+- a job with one 50-line ``echo`` step: at most 1.3x ``docker run --rm IMAGE sh -c '<lines>'``;
+- each extra step: at most 1.2x one ``docker exec`` ((10-step job - 1-step job) / 9);
+- 4 parallel nodes of ``sleep 2``: at most 1.3x the time of one node (``-j 4``: by default
+  runner runs as many nodes at once as there are CPUs).
+gitlab-ci-local 4.60.0's docker executor runs the same job when it is installed
+(``npm install -g gitlab-ci-local@4.60.0``; it needs rsync), with ``--helper-image`` set to the
+local busybox image since no registry is reachable here.
+
+The one-step job is timed twice: ``runner run`` as a process (what a user waits for, Python's
+start and imports included), and the same run in-process (``runflow.run``: the executor's own
+path, which is what the 1.3x target is about). Requires the images of
+``.ci/build-test-images.sh``.
+
+    python benchmarks/bench_docker.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import Sample, git_project, measure, runner_argv, table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+IMAGE = "runner-test/busybox:latest"
+LINES = [f"echo step {i}" for i in range(1, 51)]
+
+
+def job(steps: list[str], *, parallelism: int = 1) -> str:
+    head = ["version: 2", "jobs:", "  build:", "    docker:", f"      - image: {IMAGE}"]
+    if parallelism > 1:
+        head.append(f"    parallelism: {parallelism}")
+    return "\n".join([*head, "    steps:", *steps]) + "\n"
+
+
+def configs() -> dict[str, str]:
+    block = ["      - run: |", *(f"          {line}" for line in LINES)]
+    return {
+        "one-step": job(block),
+        "single": job(["      - run: echo one"]),
+        "ten-steps": job([f"      - run: echo step {i}" for i in range(10)]),
+        "sleep-1-node": job(["      - run: sleep 2"]),
+        "sleep-4-nodes": job(["      - run: sleep 2"], parallelism=4),
+    }
+
+
+def in_process(project: Path, repeat: int) -> Sample:
+    """``runflow.run`` without the Python start: the executor's own cost."""
+    from runner import runflow
+
+    def once() -> float:
+        request = runflow.RunRequest(project=runflow.ProjectRequest(project_dir=project))
+        started = time.perf_counter()
+        result = runflow.run(request, subscribers=[], cwd=project)
+        if result.exit_code != 0:
+            raise RuntimeError(f"the job failed: {result}")
+        return time.perf_counter() - started
+
+    once()
+    return Sample(statistics.median(once() for _ in range(repeat)), 0.0)
+
+
+def gitlab_ci_local(work: Path, repeat: int, env: dict[str, str]) -> Sample | None:
+    gcl = shutil.which("gitlab-ci-local")
+    if gcl is None:
+        return None
+    text = f"bench-job:\n  image: {IMAGE}\n  script:\n" + "".join(f"    - {x}\n" for x in LINES)
+    project = git_project(work / "gcl", {".gitlab-ci.yml": text})
+    argv = [gcl, "--helper-image", IMAGE, "--cwd", project.name, "bench-job"]
+    return measure(argv, repeat, cwd=work, env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=7)
+    repeat = parser.parse_args().repeat
+    work = Path(tempfile.mkdtemp(prefix="runner-bench-docker-"))
+    env = {**os.environ, "RUNNER_STATE_DIR": str(work / "state"), "NO_COLOR": "1"}
+    os.environ["RUNNER_STATE_DIR"] = env["RUNNER_STATE_DIR"]
+    projects = {
+        name: git_project(work / name, {".circleci/config.yml": text})
+        for name, text in configs().items()
+    }
+    box = subprocess.run(
+        ["docker", "run", "-d", "--rm", "--label", "com.runner.bench=1", IMAGE, "sleep", "600"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    r: dict[str, Sample] = {}
+    try:
+        r["docker run --rm (50 lines)"] = measure(
+            ["docker", "run", "--rm", IMAGE, "sh", "-c", "\n".join(LINES)], repeat
+        )
+        r["docker exec echo"] = measure(["docker", "exec", box, "echo", "x"], repeat)
+        r["runner in-process one-step"] = in_process(projects["one-step"], repeat)
+        for name, project in projects.items():
+            # -j 4: the default number of nodes at once is the CPU count (2 on the CI machines)
+            argv = runner_argv("run", "-j", "4")
+            r[f"runner run {name}"] = measure(argv, repeat, cwd=project, env=env)
+        r["python -c 'import runner.cli'"] = measure(
+            [sys.executable, "-c", "import runner.cli, runner.runflow"], repeat
+        )
+        gcl = gitlab_ci_local(work, max(3, repeat // 2), env)
+        if gcl is not None:
+            r["gitlab-ci-local 4.60.0 docker"] = gcl
+    finally:
+        subprocess.run(["docker", "rm", "-f", box], capture_output=True, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(table(report(r)))
+
+
+def report(r: dict[str, Sample]) -> list[tuple[str, ...]]:
+    docker_run = r["docker run --rm (50 lines)"].wall
+    per_step = (r["runner run ten-steps"].wall - r["runner run single"].wall) / 9
+    exec_ = r["docker exec echo"].wall
+    nodes = r["runner run sleep-4-nodes"].wall / r["runner run sleep-1-node"].wall
+    rows: list[tuple[str, ...]] = [("measure", "median wall", "ratio", "target")]
+    rows += [(k, f"{v.wall * 1000:.0f} ms", "", "") for k, v in r.items()]
+    rows += [
+        ("one-step job, in-process", f"{r['runner in-process one-step'].wall * 1000:.0f} ms",
+         f"{r['runner in-process one-step'].wall / docker_run:.2f}x docker run", "<= 1.3x"),
+        ("one-step job, `runner run`", f"{r['runner run one-step'].wall * 1000:.0f} ms",
+         f"{r['runner run one-step'].wall / docker_run:.2f}x docker run", "(Python start incl.)"),
+        ("cost per extra step", f"{per_step * 1000:.0f} ms",
+         f"{per_step / exec_:.2f}x docker exec", "<= 1.2x"),
+        ("4 parallel nodes vs 1", "", f"{nodes:.2f}x", "<= 1.3x"),
+    ]
+    if "gitlab-ci-local 4.60.0 docker" in r:
+        g = r["gitlab-ci-local 4.60.0 docker"].wall
+        rows.append(("vs gitlab-ci-local", "", f"{g / r['runner run one-step'].wall:.1f}x faster",
+                     ""))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""A step's log as plain text: from the live buffer while this server runs the step (streamed
+until the step ends), by following the file while another process (a CLI run) runs it, and
+from the file once it is finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from runner.api.errors import not_found
+from runner.api.live import LiveStep
+from runner.api.projects import ServedProject
+from runner.api.service import ApiService
+from runner.store.history import HistoryStore, JobRow, RunRow, StepRow
+from runner.store.recorder import reconcile
+
+POLL = 0.05
+FILE_POLL = 0.25
+TEXT = "text/plain; charset=utf-8"
+
+
+async def step_log(
+    service: ApiService, project: ServedProject, run: RunRow, job: JobRow, *, index: int, node: int
+) -> Response:
+    steps = await run_in_threadpool(project.store.steps, run.run, job.job)
+    row = next((s for s in steps if s.idx == index and s.node == node), None)
+    if row is None:
+        raise not_found("Step")
+    live = service.live.get(project.state_root, run.run, job.job, node, index)
+    if live is not None:
+        return StreamingResponse(_follow_live(live), media_type=TEXT)
+    path = _log_file(project, row)
+    if row.status == "running" and path is not None:
+        return StreamingResponse(_follow_file(project.store, row, path), media_type=TEXT)
+    if path is not None and path.is_file():
+        return FileResponse(path, media_type=TEXT)
+    return PlainTextResponse(row.message + "\n" if row.message else "")
+
+
+def _log_file(project: ServedProject, row: StepRow) -> Path | None:
+    """The step's log, if it lies in the project's state directory (never anywhere else)."""
+    if not row.log_path:
+        return None
+    path = Path(row.log_path).resolve()
+    return path if path.is_relative_to(project.state_root.resolve()) else None
+
+
+async def _follow_live(live: LiveStep) -> AsyncIterator[str]:
+    sent = 0
+    while True:
+        count = len(live.chunks)
+        if sent < count:
+            yield "".join(live.chunks[sent:count])
+            sent = count
+        elif live.done:
+            break
+        else:
+            await asyncio.sleep(POLL)
+    if live.overflowed:
+        yield "\n[runner: more output is in the step's log file, served here once it ends]\n"
+
+
+async def _follow_file(store: HistoryStore, row: StepRow, path: Path) -> AsyncIterator[bytes]:
+    offset = 0
+    while True:
+        chunk = await run_in_threadpool(_read_from, path, offset)
+        offset += len(chunk)
+        if chunk:
+            yield chunk
+            continue
+        steps = await run_in_threadpool(_steps_settled, store, row)
+        now = next((s for s in steps if s.idx == row.idx and s.node == row.node), None)
+        if now is None or now.status != "running":
+            rest = await run_in_threadpool(_read_from, path, offset)
+            if rest:
+                yield rest
+            return
+        await asyncio.sleep(FILE_POLL)
+
+
+def _steps_settled(store: HistoryStore, row: StepRow) -> list[StepRow]:
+    """The run's steps, after marking runs of dead processes (a killed CLI run) as cut off,
+    so that following the log of such a step ends."""
+    reconcile(store)
+    return store.steps(row.run, row.job)
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read(1024 * 1024)
+    except OSError:
+        return b""

@@ -1,0 +1,262 @@
+"""What the routes call: trigger (check, number, record, queue), look up, cancel, shut down.
+
+Runs go through ``runflow.run``, the CLI's own core call, on the queue's worker threads, with
+the same history recorder the CLI registers. A run started here gets project-level variables
+naming this server and its token (masked), so a job can trigger the next one [APIJOB].
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner import runflow
+from runner.api.body import JobTrigger
+from runner.api.errors import ApiError, not_found
+from runner.api.live import LiveLogs
+from runner.api.projects import ProjectIndex, ServedProject
+from runner.api.queue import QueueClosed, QueuedRun, RunQueue
+from runner.api.triggers import Refs, Validator
+from runner.errors import RunnerError
+from runner.events import Subscriber
+from runner.graph import JobGraph
+from runner.store.history import JobRow, RunRow, workflow_uuid
+from runner.store.recorder import (
+    HistoryRecorder,
+    mark_interrupted,
+    new_owner,
+    reconcile,
+    release_owner,
+)
+
+UNFINISHED = ("queued", "running")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceSettings:
+    base_url: str  # http://127.0.0.1:PORT
+    token: str
+    concurrency: int = 2
+    environ: Mapping[str, str]
+
+
+class ApiService:
+    def __init__(self, index: ProjectIndex, settings: ServiceSettings) -> None:
+        self.index = index
+        self.settings = settings
+        self.owner = new_owner()
+        self.live = LiveLogs()
+        self.validator = Validator(settings.environ)
+        self.user = _user()
+        self.cut_off = {p.root: reconcile(p.store) for p in index.projects}
+        self.queue = RunQueue(settings.concurrency, self._execute)
+
+    @property
+    def callback_env(self) -> dict[str, str]:
+        """Variables naming this server, so that a deploy step's
+        ``curl -u ${CIRCLE_API_USER_TOKEN}: ${CIRCLE_API_URL}/project/...`` reaches it."""
+        base = self.settings.base_url
+        token = self.settings.token
+        return {
+            "CIRCLE_API_URL": f"{base}/api/v1.1",
+            "RUNNER_API_URL": base,
+            "RUNNER_API_TOKEN": token,
+            "CIRCLE_API_USER_TOKEN": token,
+        }
+
+    def project(self, vcs: str, org: str, repo: str) -> ServedProject:
+        found = self.index.find(vcs, org, repo)
+        if found is None:
+            raise not_found("Project")
+        return found
+
+    # ------------------------------------------------------------ triggers
+
+    def trigger_job(self, project: ServedProject, trigger: JobTrigger) -> tuple[RunRow, JobRow]:
+        refs = Refs(branch=trigger.branch, tag=trigger.tag, revision=trigger.revision)
+        graph = self.validator.plan_job(project, trigger, refs)
+        why = {"why": "api", "job": trigger.job, "parallel": trigger.parallel,
+               "build_parameters": trigger.build_parameters}
+        run = self._enqueue(
+            project, refs, graph, why=why, jobs=(trigger.job,), parallel=trigger.parallel,
+            build_parameters=trigger.build_parameters,
+        )
+        jobs = project.store.jobs(run.run)
+        return run, jobs[0]
+
+    def trigger_pipeline(self, project: ServedProject, refs: Refs) -> RunRow:
+        graph = self.validator.plan_pipeline(project, refs)
+        why = {"why": "api", "parameters": dict(p.split("=", 1) for p in refs.params)}
+        return self._enqueue(project, refs, graph, why=why)
+
+    def _enqueue(
+        self,
+        project: ServedProject,
+        refs: Refs,
+        graph: JobGraph,
+        *,
+        why: dict[str, Any],
+        jobs: tuple[str, ...] = (),
+        parallel: int | None = None,
+        build_parameters: Mapping[str, str] | None = None,
+    ) -> RunRow:
+        """Number the run (the answer carries its build_num), record it queued, queue it."""
+        self._check_open()
+        loaded = self.validator.load(project, refs)
+        numbers = project.state.reserve(len(graph.jobs))
+        pipeline_id = str(uuid.uuid4())
+        git = loaded.project.git
+        now = time.time()
+        status = "queued" if graph.jobs else "skipped"  # no workflow applies: nothing to run
+        statements: list[tuple[str, tuple[Any, ...]]] = [(
+            "INSERT INTO runs (run, pipeline_id, source, status, project, branch, tag, revision,"
+            " queued_at, stopped_at, trigger, pid, owner) "
+            "VALUES (?, ?, 'api', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (numbers[0], pipeline_id, status, str(project.root), git.branch, git.tag, git.sha,
+             now, None if graph.jobs else now, json.dumps(why), os.getpid(), self.owner),
+        )]
+        for job, build_num in zip(graph.jobs, numbers[1], strict=True):
+            statements.append((
+                "INSERT INTO jobs (run, job, name, workflow, workflow_id, requires, build_num, "
+                "executor, parallelism, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+                (numbers[0], job.id, job.name, job.workflow or "",
+                 workflow_uuid(pipeline_id, job.workflow or ""), json.dumps(list(job.requires)),
+                 build_num, job.executor_kind, job.parallelism),
+            ))
+        project.store.write(statements)
+        if graph.jobs:
+            request = runflow.RunRequest(
+                project=refs.project_request(project, numbers=numbers, pipeline_id=pipeline_id),
+                jobs=jobs,
+                parallelism=parallel,
+                build_parameters=dict(build_parameters or {}),
+                extra_env=self.callback_env,
+                extra_secrets=(self.settings.token,),
+            )
+            self._submit(QueuedRun(project, numbers[0], request, now))
+        run = project.store.run(numbers[0])
+        assert run is not None
+        return run
+
+    def _check_open(self) -> None:
+        if self.queue.closed:
+            raise ApiError(503, "the server is shutting down")
+
+    def _submit(self, item: QueuedRun) -> None:
+        try:
+            self.queue.submit(item)
+        except QueueClosed as exc:
+            mark_interrupted(item.project.store, [item.run], str(exc))
+            raise ApiError(503, str(exc)) from None
+
+    # ------------------------------------------------------------ running
+
+    def _execute(self, item: QueuedRun) -> None:
+        recorder = HistoryRecorder(source="api", owner=self.owner)
+        subscribers: list[Subscriber] = [recorder, self.live.subscriber(item.project.state_root)]
+
+        def on_engine(engine: Any) -> None:
+            recorder.attach(engine)
+            self.queue.track(item, engine)
+
+        try:
+            result = runflow.run(
+                item.request,
+                subscribers=subscribers,
+                environ=self.settings.environ,
+                cwd=item.project.root,
+                on_engine=on_engine,
+            )
+            # Normally a no-op; if the history writer gave up mid-run (the bus turns a failing
+            # subscriber off), the result still ends the run in the store.
+            self._end(item, "", status=result.status.value)
+        except RunnerError as exc:
+            self._end(item, exc.render())
+        except Exception as exc:  # a worker must outlive any run's failure
+            self._end(item, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self.queue.track(item, None)
+            self.live.drop_run(str(item.project.state_root), item.run)  # ends log followers
+
+    def _end(self, item: QueuedRun, message: str, status: str = "errored") -> None:
+        """End a run the events did not end (it never started, or its recorder failed)."""
+        now = time.time()
+        item.project.store.write([
+            (f"UPDATE {table} SET status = ?, message = ?, stopped_at = ? WHERE run = ? "
+             "AND status IN (?, ?)", (status, message, now, item.run, *UNFINISHED))
+            for table in ("runs", "jobs")
+        ])
+
+    def cancel(self, project: ServedProject, run: RunRow) -> None:
+        if run.status not in UNFINISHED:
+            return
+        self.queue.cancel((str(project.state_root), run.run))
+        if run.status == "queued":
+            now = time.time()
+            project.store.write([
+                ("UPDATE runs SET status = 'cancelled', stopped_at = ? WHERE run = ? "
+                 "AND status = 'queued'", (now, run.run)),
+                ("UPDATE jobs SET status = 'cancelled', stopped_at = ? WHERE run = ? "
+                 "AND status = 'queued'", (now, run.run)),
+            ])
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Cancel what runs, then mark everything this server left unfinished as cut off."""
+        running = set(self.queue.running())
+        self.queue.shutdown(timeout)
+        release_owner(self.owner)
+        for p in self.index.projects:
+            root = str(p.state_root)
+            stale = {r.run for r in p.store.unfinished() if r.owner == self.owner}
+            stale |= {run for key_root, run in running if key_root == root}
+            if stale:
+                mark_interrupted(
+                    p.store, sorted(stale), "cut off: the server stopped", cancelled_too=True
+                )
+
+    # ------------------------------------------------------------ lookups
+
+    def build(self, project: ServedProject, build_num: int) -> tuple[RunRow, JobRow]:
+        job = project.store.job_by_build(build_num)
+        run = project.store.run(job.run) if job is not None else None
+        if job is None or run is None or not owns(project, run):
+            raise not_found("Build")
+        if run.status in UNFINISHED and reconcile(project.store):
+            return self.build(project, build_num)
+        return run, job
+
+    def pipeline(self, pipeline_id: str) -> tuple[ServedProject, RunRow]:
+        for project in self.index.projects:
+            run = project.store.run_by_pipeline(pipeline_id)
+            if run is not None and owns(project, run):
+                return project, run
+        raise not_found("Pipeline")
+
+    def workflow(self, workflow_id: str) -> tuple[ServedProject, RunRow, list[JobRow]]:
+        for project in self.index.projects:
+            jobs = project.store.jobs_of_workflow(workflow_id)
+            run = project.store.run(jobs[0].run) if jobs else None
+            if run is not None and owns(project, run):
+                return project, run, jobs
+        raise not_found("Workflow")
+
+
+def owns(project: ServedProject, run: RunRow) -> bool:
+    """Projects may share a state directory (``--state-dir``): a run belongs to one of them."""
+    if not run.project or run.project == str(project.root):
+        return True
+    return Path(run.project).resolve() == project.root.resolve()  # a CLI run via a symlink
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""

@@ -1,0 +1,160 @@
+"""The rules every archive member must pass before anything of it reaches a disk.
+
+An archive is hostile until proven otherwise (reliability.md §6): members are checked one by
+one, in order, against what the archive itself has created so far, so that a later member
+cannot use an earlier one (a link) to land outside the destination.
+
+The link rule, since real caches hold absolute links (a virtualenv's ``bin/python ->
+/usr/bin/python3``) and a cache restores to its original absolute places:
+
+* ``LinkPolicy.ANY`` (caches, workspaces): a symbolic link may point anywhere; it is created
+  as a link and never followed while extracting. What is refused is a member *below* a link
+  (``link/file``: writing through it), a hard link to anything but an earlier regular file of
+  the same archive, and every name that is absolute or climbs with ``..``.
+* ``LinkPolicy.CONTAINED`` (artifacts and test results kept on the host): as above, and a link
+  target must also be relative and free of ``..``, so every link resolves inside the
+  destination, whatever other links exist (each one can only point at or below its own folder).
+"""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass, field
+from enum import Enum
+
+from runner.errors import RunnerError
+
+_FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+
+
+class ArchiveError(RunnerError):
+    """An archive that runner refuses to read or extract; nothing of it was kept."""
+
+
+class LinkPolicy(Enum):
+    ANY = "any"
+    CONTAINED = "contained"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Budgets for one archive: bytes of file content, and members."""
+
+    max_bytes: int = 20 * 1024**3
+    max_members: int = 2_000_000
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def clean_name(name: str, *, what: str = "archive member") -> str:
+    """A member name as a normalised relative path; absolute names and ``..`` are refused."""
+    if not name or "\0" in name:
+        raise ArchiveError(f"refused {what} {name!r}: empty or NUL in its name")
+    if name.startswith("/"):
+        raise ArchiveError(f"refused {what} '{name}': absolute path")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ArchiveError(f"refused {what} '{name}': '..' in its path")
+    return "/".join(parts) or "."
+
+
+@dataclass
+class MemberChecker:
+    """Checks members in archive order; remembers what the archive created (for links)."""
+
+    limits: Limits = Limits()
+    links: LinkPolicy = LinkPolicy.ANY
+    members: int = 0
+    total: int = 0
+    kinds: dict[str, str] = field(default_factory=dict)  # name -> "dir" | "file" | "link"
+    files: list[str] = field(default_factory=list)  # regular files and links, in order
+
+    def check(self, member: tarfile.TarInfo) -> str:
+        """The member's clean name, or ArchiveError saying why it is refused."""
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise ArchiveError(f"refused archive: more than {self.limits.max_members} members")
+        name = clean_name(member.name)
+        kind = _kind(member, name)
+        if kind != "file" and member.size:
+            raise ArchiveError(f"refused archive member '{name}': a {kind} carrying data")
+        self.total += member.size
+        if self.total > self.limits.max_bytes:
+            raise ArchiveError(
+                f"refused archive: more than {human_size(self.limits.max_bytes)} of content"
+            )
+        self._check_parents(name)
+        previous = self.kinds.get(name)
+        if previous is not None and (previous != "dir" or kind != "dir"):
+            raise ArchiveError(f"refused archive member '{name}': it appears twice")
+        if name == "." and kind != "dir":
+            raise ArchiveError("refused archive member '.': only a directory may be the root")
+        if member.issym():
+            self._check_symlink(name, member.linkname)
+        elif member.islnk():
+            self._check_hardlink(name, member.linkname)
+        # a hard link is one more name for a file; a symlink is what must never be followed
+        self.kinds[name] = {"symlink": "link", "hard link": "file"}.get(kind, kind)
+        if kind != "dir":
+            self.files.append(name)
+        return name
+
+    def _check_parents(self, name: str) -> None:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            found = self.kinds.get(parent)
+            if found == "link":
+                raise ArchiveError(
+                    f"refused archive member '{name}': it would be written through the link "
+                    f"'{parent}'"
+                )
+            if found == "file":
+                raise ArchiveError(f"refused archive member '{name}': '{parent}' is a file")
+
+    def _check_symlink(self, name: str, target: str) -> None:
+        if not target or "\0" in target:
+            raise ArchiveError(f"refused archive member '{name}': empty link target")
+        if self.links is LinkPolicy.ANY:
+            return
+        parts = target.split("/")
+        if target.startswith("/") or ".." in parts:
+            raise ArchiveError(
+                f"refused archive member '{name}': link to {target} leaves the archive"
+            )
+
+    def _check_hardlink(self, name: str, target: str) -> None:
+        clean = clean_name(target, what=f"hard link target of '{name}':")
+        if self.kinds.get(clean) != "file":
+            raise ArchiveError(
+                f"refused archive member '{name}': hard link to '{target}', which is not an "
+                "earlier file of this archive"
+            )
+
+
+def _kind(member: tarfile.TarInfo, name: str) -> str:
+    if member.sparse is not None:
+        raise ArchiveError(f"refused archive member '{name}': sparse files are not supported")
+    if member.type in _FILE_TYPES:
+        return "file"
+    if member.isdir():
+        return "dir"
+    if member.issym():
+        return "symlink"
+    if member.islnk():
+        return "hard link"
+    if member.ischr() or member.isblk():
+        raise ArchiveError(f"refused archive member '{name}': device file")
+    if member.isfifo():
+        raise ArchiveError(f"refused archive member '{name}': FIFO")
+    raise ArchiveError(f"refused archive member '{name}': unsupported type {member.type!r}")
+

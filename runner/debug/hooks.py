@@ -1,0 +1,208 @@
+"""What a node calls at the four moments debugging cares about, and runner's implementation.
+
+:class:`NodeHooks` is the whole interface between :class:`runner.node.NodeRun` and this package:
+after the session opened (restore a kept environment for ``--from-step``), before each step
+(skip it?), after a step failed (``--shell-on-failure``), and after the last step, before
+cleanup (``--shell``, the ``--keep`` record). A hook never fails the run by accident: a shell
+that cannot open is reported as a warning; only a failed restore fails the node, since the
+steps after it would run on the wrong state.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from runner.config.model import RunStep, Step
+from runner.debug import failure
+from runner.debug.kept import KeptNode, save
+from runner.debug.shell import (
+    RC_NAME,
+    open_shell,
+    plan_shell,
+    put_text,
+    rc_text,
+    say,
+    shell_program,
+)
+from runner.errors import EnvironmentFailure, RunnerError
+from runner.events import Status, StepOutcome
+from runner.executors.base import NodeSpec, Session
+from runner.graph import PlannedJob
+
+if TYPE_CHECKING:
+    from runner.debug.plan import DebugPlan
+    from runner.steps.context import StepContext
+
+Notice = Callable[[str, str], None]  # text, level
+
+
+class NodeHooks(Protocol):
+    def opened(
+        self, session: Session, env: Mapping[str, str], workdir: str, notice: Notice
+    ) -> None: ...
+
+    def skip(self, index: int) -> tuple[Status, str] | None: ...
+
+    def step_failed(
+        self, step: Step, ctx: StepContext, outcome: StepOutcome, tail: tuple[str, ...]
+    ) -> None: ...
+
+    def finished(self, status: Status) -> None: ...
+
+
+@dataclass
+class DebugNode:
+    plan: DebugPlan
+    spec: NodeSpec
+    job: PlannedJob
+    shell_here: bool  # --shell opens on this node
+    restored_from: str | None = None
+    _session: Session | None = None
+    _env: dict[str, str] = field(default_factory=dict)
+    _workdir: str = ""
+    _notice: Notice = lambda _text, _level: None
+
+    @property
+    def who(self) -> str:
+        node = f" node {self.spec.node_index}" if self.job.parallelism > 1 else ""
+        return f"{self.job.id}{node}"
+
+    # ------------------------------------------------------------ the hooks
+
+    def opened(
+        self, session: Session, env: Mapping[str, str], workdir: str, notice: Notice
+    ) -> None:
+        self._session, self._env, self._workdir, self._notice = session, dict(env), workdir, notice
+        steps = self.plan.steps
+        if steps is None or steps.start == 0 or steps.job.id != self.job.id:
+            return
+        source = self.plan.source_for(self.job, self.spec.node_index)
+        if source is None:
+            notice(
+                f"{steps.flag}: no kept environment of an earlier run of {self.who} (run it with "
+                f"--keep to have one); running {steps.before} first",
+                "info",
+            )
+            return
+        from runner.debug.restore import restore
+
+        try:
+            restore(source, session, workdir)
+        except (OSError, tarfile.TarError) as exc:  # a RunnerError passes as it is
+            raise EnvironmentFailure(
+                f"{steps.flag}: could not restore the environment kept by {source.title}: {exc}",
+                hint="`runner clean` removes kept environments; run without --from-step",
+            ) from None
+        self.restored_from = source.title
+        notice(
+            f"{steps.flag}: restored the environment kept by {source.title} (its home, working "
+            f"directory and BASH_ENV"
+            + ("; files elsewhere in the container are not" if source.executor == "docker" else "")
+            + f"); {steps.before} skipped",
+            "info",
+        )
+
+    def skip(self, index: int) -> tuple[Status, str] | None:
+        steps = self.plan.steps
+        if steps is None or steps.job.id != self.job.id:
+            return None
+        reason = steps.skip_reason(index, self.restored_from)
+        return (Status.SKIPPED, reason) if reason else None
+
+    def step_failed(
+        self, step: Step, ctx: StepContext, outcome: StepOutcome, tail: tuple[str, ...]
+    ) -> None:
+        if not self.plan.shell_on_failure:
+            return
+        env: Mapping[str, str] = ctx.env
+        cwd, configured = ctx.workdir, ctx.job.shell
+        if isinstance(step, RunStep):
+            from runner.steps.run import request_for
+
+            request = request_for(step, ctx)  # the step's own environment and directory
+            env, cwd, configured = request.env, request.cwd, step.shell or ctx.job.shell
+        lines = failure.banner(
+            who=self.who, run_id=self.spec.run_id, job_id=self.job.id,
+            node=self.spec.node_index if self.job.parallelism > 1 else None,
+            index=ctx.index, step=step, outcome=outcome, tail=tail, log_path=ctx.log_path,
+        )
+        lines.append(
+            f"runner: a shell in that step's environment, in {cwd}; `exit` continues the job "
+            "(on_fail and always steps, then cleanup)"
+        )
+        self._shell(ctx.session, env, cwd, configured, lines)
+
+    def finished(self, status: Status) -> None:
+        if self._session is None:
+            return
+        try:
+            if self.shell_here and status is not Status.CANCELLED:
+                self._shell(self._session, self._env, self._workdir, self.spec.job.shell, [
+                    f"runner: {self.who} {status.value}; a shell in its environment, in "
+                    f"{self._workdir} (deploy steps were skipped: SSH mode)",
+                    "runner: `exit` leaves the shell; the node is then "
+                    + ("kept (--keep)" if self.plan.keep else "cleaned up"),
+                ])
+            if self.plan.keep:
+                self._keep(status)
+        except (RunnerError, OSError) as exc:  # never in the way of the node's cleanup
+            self._notice(_render(exc), "warning")
+
+    # ------------------------------------------------------------ helpers
+
+    @property
+    def _node_flag(self) -> str:
+        return f" --node {self.spec.node_index}" if self.job.parallelism > 1 else ""
+
+    def _label(self) -> str:
+        node = f"#{self.spec.node_index}" if self.job.parallelism > 1 else ""
+        return f"{self.job.id}{node}"
+
+    def _shell(
+        self,
+        session: Session,
+        env: Mapping[str, str],
+        cwd: str,
+        configured: str | None,
+        lines: list[str],
+    ) -> None:
+        tty = self.plan.tty
+        plan = plan_shell(
+            configured=configured, has_bash=session.has_bash, env=env, cwd=cwd,
+            task_data=session.task_data, label=self._label(), tty=tty,
+        )
+        say(lines, self.plan.out)
+        try:
+            code = open_shell(session, plan, tty=tty)
+        except (RunnerError, OSError) as exc:
+            self._notice(f"could not open a shell: {_render(exc)}", "warning")
+            return
+        self._notice(f"the shell in {self.who} exited with status {code}", "info")
+
+    def _keep(self, status: Status) -> None:
+        session = self._session
+        assert session is not None
+        if os.path.basename(shell_program(self.spec.job.shell, session.has_bash)) == "bash":
+            # what an interactive `runner shell` starts with (see shell.py)
+            put_text(session, f"{session.task_data}/{RC_NAME}", rc_text(self._label()))
+        kept = KeptNode(
+            executor=self.job.executor_kind, run=self.spec.run_id, job=self.job.id,
+            job_name=self.job.name, node=self.spec.node_index, home=session.home,
+            workdir=self._workdir, bash_env=session.bash_env, task_data=session.task_data,
+            shell=self.spec.job.shell or "", has_bash=session.has_bash, env=self._env,
+            labels=self.plan.labels_for(self.spec), status=status.value,
+        )
+        save(self.spec.node_dir, kept)
+        self._notice(
+            f"kept {self.who}: enter it with `runner shell {self.spec.run_id} {self.job.id}"
+            f"{self._node_flag}`; `runner clean` removes it",
+            "info",
+        )
+
+
+def _render(exc: Exception) -> str:
+    return exc.render() if isinstance(exc, RunnerError) else str(exc)

@@ -1,0 +1,73 @@
+"""``runner shell RUN [JOB] [--node I]``: enter a node environment that ``--keep`` left in place.
+
+The shell is the one ``runner run --shell`` opens (same program, start-up file, prompt and
+environment, from the kept record), in the kept home (machine) or primary container (docker).
+Leaving it leaves the environment as it is; ``runner clean`` removes it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runner.debug.kept import KeptNode, records
+from runner.debug.places import place_for
+from runner.debug.shell import plan_shell, say
+from runner.errors import EnvironmentFailure, UsageError, did_you_mean
+from runner.executors.interactive import stdin_is_tty
+from runner.runflow import ProjectRequest, open_project
+from runner.store.state import StateDir, resolve_root
+
+
+def enter_kept(request: ProjectRequest, *, run: int, job: str | None, node: int | None) -> int:
+    """Open the shell; returns its exit status."""
+    project = open_project(request)
+    state = StateDir(resolve_root(project.root, request.state_dir, os.environ))
+    kept = choose(records(state, str(run)), run, job, node)
+    place = place_for(kept)
+    if not place.alive(kept):
+        raise EnvironmentFailure(
+            f"the kept environment of {kept.title} is gone",
+            hint="`runner clean` removed it, or it was removed by hand; run the job again "
+            "with --keep",
+        )
+    tty = stdin_is_tty()
+    label = f"{kept.job}#{kept.node}" if kept.node else kept.job
+    plan = plan_shell(
+        configured=kept.shell or None, has_bash=kept.has_bash, env=kept.env, cwd=kept.workdir,
+        task_data=kept.task_data, label=label, tty=tty,
+    )
+    say([
+        f"runner: a shell in the environment {kept.title} kept ({kept.executor}), in "
+        f"{kept.workdir}; `exit` leaves it in place (`runner clean` removes it)"
+    ])
+    return place.enter(kept, plan.argv, env=plan.env, tty=tty)
+
+
+def choose(found: list[KeptNode], run: int, job: str | None, node: int | None) -> KeptNode:
+    if not found:
+        raise UsageError(
+            f"run {run} kept no environment",
+            hint="`runner run --keep` keeps one; `runner history` lists the runs",
+        )
+    jobs = sorted({k.job for k in found})
+    if job is not None:
+        found = [k for k in found if k.matches(job)]
+        if not found:
+            raise UsageError(
+                f"run {run} kept no environment of job {job!r}",
+                hint=did_you_mean(job, jobs) or "kept: " + ", ".join(jobs),
+            )
+    elif len(jobs) > 1:
+        raise UsageError(
+            f"run {run} kept several jobs: {', '.join(jobs)}",
+            hint=f"name one: runner shell {run} {jobs[0]}",
+        )
+    if node is not None:
+        nodes = sorted(k.node for k in found)
+        found = [k for k in found if k.node == node]
+        if not found:
+            raise UsageError(
+                f"run {run} kept no node {node} of that job",
+                hint="kept nodes: " + ", ".join(map(str, nodes)),
+            )
+    return min(found, key=lambda k: k.node)

@@ -1,0 +1,208 @@
+"""The small POSIX ``sh`` programs runner runs inside a job's primary container.
+
+They must work in any image that has ``/bin/sh``: busybox's ash, Debian's dash, bash. So they
+use shell builtins, ``/proc`` and at most ``chown``, ``grep``, ``tr`` and ``sleep``.
+
+How a step runs, and why this way
+---------------------------------
+Every step is one ``docker exec`` of :data:`STEP` (``sh -c STEP runner-step PREFIX TAG GRACE
+SHELL... ``), streamed with ``exec_start(stream=True)`` and finished with ``exec_inspect`` for
+the exit code (docker-py#1989). The engine has no API to signal an exec, so the wrapper makes
+one possible:
+
+* runc starts every exec process with ``setsid()``, so the wrapper leads its own session and
+  process group. It writes ``$$`` to ``PREFIX.pid``; to interrupt the step, runner starts a
+  second, root exec of :data:`SIGNAL` that sends ``kill -INT|-TERM|-KILL -<pgid>`` to that
+  group, which holds the step's shell and everything it started (busybox and dash both accept
+  the ``kill -SIG -pgid`` form; neither takes ``kill -s SIG -- -pgid``).
+* The wrapper sets *handlers* (not ignores) for INT, TERM and HUP: a group signal must not
+  end the wrapper before the step's shell has reacted to it (traps run after a foreground
+  child ends), and a handled signal is reset to its default in the shell it starts, so the
+  step sees the signals exactly as on the machine executor. Only KILL ends the wrapper early.
+* The step's script is written to ``PREFIX.sh`` and passed as a file after the shell words,
+  as on the machine executor. It travels in the exec's environment (``RUNNER_SCRIPT``, removed
+  before the shell starts), which saves a ``put_archive`` round trip (~40 ms) per step; a
+  script too large for one environment string is put with ``put_archive`` instead.
+* When the shell ends, the wrapper looks for what the step left running: members of its
+  process group, and orphans (re-parented to PID 1) carrying the step's ``RUNNER_STEP_ID``:
+  daemons that left the group with ``setsid``. Only orphans other than runner's own
+  keep-alive (``init.pid``) have their environment searched, so the usual step forks
+  nothing. It describes the first ten in ``PREFIX.left``, stops them all with TERM, waits up
+  to GRACE tenths of a second, KILLs the rest, and exits with the shell's status. Doing this
+  inside the same exec costs nothing for the usual step that leaves nothing behind.
+
+Out of memory: Docker 20.10 sets ``State.OOMKilled`` only when a container's first process is
+killed, never for an exec, so the wrapper compares the cgroup's ``oom_kill`` counter before and
+after the step and leaves ``PREFIX.oom`` when the kernel killed something meanwhile; a step
+ending with 137 and that mark is reported as out of memory.
+
+The exit status of a process killed by signal N reaches runner as 128+N (containerd reports
+it that way), so a step's shell that is itself killed by a signal it did not get from runner
+shows as exit code 128+N, as CircleCI shows it for docker jobs.
+"""
+
+from __future__ import annotations
+
+# Runs as root, as the container's first process (after docker-init) or as a root exec when
+# the image's entrypoint is kept. Arguments: USER[:GROUP] WORKDIR RUNNER_DIR HOME_OVERRIDE.
+# Prints one line: ``runner-ready UID GID HAS_BASH HOME`` (warnings before it).
+SETUP = r"""
+spec=$1 wd=$2 r=$3 home=$4
+u=${spec%%:*} g=
+case $spec in *:*) g=${spec#*:} ;; esac
+[ -n "$u" ] || u=0
+uid= gid= phome=
+if [ -r /etc/passwd ]; then
+  while IFS=: read -r n x i j c h s; do
+    if [ "$n" = "$u" ] || [ "$i" = "$u" ]; then uid=$i gid=$j phome=$h; break; fi
+  done < /etc/passwd
+fi
+if [ -z "$uid" ]; then
+  case $u in
+    *[!0-9]*) echo "runner-error unknown user '$u' (not in the image's /etc/passwd)"; exit 0 ;;
+    *) uid=$u ;;
+  esac
+fi
+[ -n "$gid" ] || gid=0
+if [ -n "$g" ]; then
+  case $g in
+    *[!0-9]*) while IFS=: read -r n x i m; do [ "$n" = "$g" ] && gid=$i && break; done \
+        < /etc/group ;;
+    *) gid=$g ;;
+  esac
+fi
+[ -n "$home" ] || home=${phome:-/}
+case $wd in
+  "~") wd=$home ;;
+  "~/"*) wd=$home/${wd#"~/"} ;;
+  /*) ;;
+  *) wd=$home/$wd ;;
+esac
+mk() {  # create $1 and its missing parents, each owned by the job's user
+  [ -z "$1" ] || [ -d "$1" ] && return 0
+  mk "${1%/*}"
+  mkdir "$1" && chown "$uid:$gid" "$1" 2>/dev/null
+  return 0
+}
+[ -d /tmp ] || { mkdir -p /tmp; chmod 1777 /tmp; }
+mk "$wd"
+[ -d "$wd" ] || echo "runner-warning cannot create the working directory $wd"
+mkdir -p "$r/task-data" "$r/steps" && : > "$r/bash_env" \
+  && chown "$uid:$gid" "$r" "$r/task-data" "$r/steps" "$r/bash_env" 2>/dev/null \
+  || echo "runner-warning cannot give $r to user $u: steps may fail to write there"
+b=0
+[ -x /bin/bash ] && b=1
+echo $$ > "$r/init.pid"
+echo "runner-ready $uid $gid $b $home"
+"""
+
+# The container's command when runner owns it: set up, then stay alive until removed.
+# docker-init (``init: true``) is PID 1 and reaps the orphans of steps.
+KEEP_ALIVE = SETUP + r"""
+exec 0</dev/null 1>/dev/null 2>&1
+while :; do sleep 86400 || exec tail -f /dev/null; done
+"""
+
+# One step. Arguments: PREFIX TAG GRACE_TENTHS SHELL_WORD... (the script file is PREFIX.sh).
+STEP = r"""
+d=$1 tag=$2 grace=$3
+shift 3
+echo $$ > "$d.pid"
+if [ -n "${RUNNER_SCRIPT+x}" ]; then
+  printf '%s' "$RUNNER_SCRIPT" > "$d.sh" || exit 125
+  unset RUNNER_SCRIPT
+fi
+oom() {  # n = the container's OOM kills so far (cgroup v1 memory.oom_control, v2 memory.events)
+  n=0
+  for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
+    [ -r "$f" ] || continue
+    while read -r k v; do [ "$k" = oom_kill ] && n=$v; done < "$f"
+    return
+  done
+}
+oom
+before=$n
+trap : INT TERM HUP
+"$@" "$d.sh"
+rc=$?
+oom
+[ "$n" = "$before" ] || : > "$d.oom"
+init=
+read -r init 2>/dev/null < "${d%/steps/*}/init.pid"
+left= orphans=
+for f in /proc/[0-9]*/stat; do
+  p=${f#/proc/} && p=${p%/stat}
+  [ "$p" = "$$" ] && continue
+  s= && read -r s 2>/dev/null < "$f"
+  s=${s##*) }
+  set -- $s
+  [ "$1" = Z ] && continue
+  if [ "$3" = "$$" ]; then
+    left="$left $p"
+  elif [ "$2" = 1 ] && [ "$p" != "$init" ]; then
+    orphans="$orphans $p"
+  fi
+done
+for p in $orphans; do  # busybox grep stops at a NUL: one entry per line first
+  tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qxF "RUNNER_STEP_ID=$tag" \
+    && left="$left $p"
+done
+if [ -n "$left" ]; then
+  n=0
+  for p in $left; do
+    n=$((n + 1))
+    [ "$n" -le 10 ] || continue
+    c=$(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline")
+    [ -n "$c" ] || read -r c 2>/dev/null < "/proc/$p/comm"
+    echo "pid $p: $c"
+  done > "$d.left"
+  [ "$n" -le 10 ] || echo "and $((n - 10)) more" >> "$d.left"
+  kill -TERM $left 2>/dev/null
+  i=0
+  while [ "$i" -lt "$grace" ]; do
+    alive=
+    for p in $left; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+    [ -n "$alive" ] || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  kill -KILL $left 2>/dev/null
+fi
+exit $rc
+"""
+
+# A step's working directory, created when missing (as on the machine executor [CR]), each new
+# directory owned by the job's user. Runs as root. Arguments: UID GID DIR.
+MAKE_DIR = r"""
+uid=$1 gid=$2
+mk() {
+  [ -z "$1" ] || [ -d "$1" ] && return 0
+  mk "${1%/*}"
+  mkdir "$1" && chown "$uid:$gid" "$1" 2>/dev/null
+  return 0
+}
+mk "$3"
+[ -d "$3" ]
+"""
+
+# Signal a step's process group. Runs as root. Arguments: PIDFILE SIGNAL.
+# The pid file appears as soon as the wrapper runs; wait briefly for a step just starting.
+SIGNAL = r"""
+p= i=0
+while :; do
+  read -r p 2>/dev/null < "$1"
+  [ -n "$p" ] && break
+  i=$((i + 1))
+  [ "$i" -gt 50 ] && exit 3
+  sleep 0.02
+done
+kill -"$2" -"$p" 2>/dev/null || kill -"$2" "$p" 2>/dev/null
+exit 0
+"""
+
+# Append lines to a file as the job's user (BASH_ENV exports). Arguments: FILE LINE...
+APPEND = r"""
+f=$1
+shift
+for line in "$@"; do printf '%s\n' "$line"; done >> "$f"
+"""

@@ -1,0 +1,281 @@
+"""One job node as a set of containers: the :class:`Session` of the docker executor."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import tarfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from runner.errors import EnvironmentFailure
+from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
+from runner.executors.docker import archives, scripts
+from runner.executors.docker.connection import Api, EngineError
+from runner.executors.docker.containers import RUNNER_DIR, Started, UserFacts, remove_all
+from runner.executors.docker.process import DockerProcess, ExecPlan
+from runner.executors.docker.remote import CERTS, RemoteDocker
+
+TAG_VARIABLE = "RUNNER_STEP_ID"  # as host_procs.TAG_VARIABLE: marks a step's processes
+SCRIPT_VARIABLE = "RUNNER_SCRIPT"
+INLINE_SCRIPT_MAX = 96 * 1024  # one environment string may hold 128 KiB (MAX_ARG_STRLEN)
+CLOSE_DEADLINE = 30.0  # seconds for removing a node's containers
+
+
+@dataclass
+class DockerSession:
+    api: Api
+    spec: NodeSpec
+    primary: Started
+    containers: list[Started]  # every container of the node, primary first
+    facts: UserFacts
+    user: str  # who steps run as (exec's User)
+    image_env: Mapping[str, str]
+    pass_env: Mapping[str, str]
+    kill: KillPolicy
+    notice: Callable[[str], None]
+    environ: Mapping[str, str] = field(default_factory=dict)  # runner's own (DOCKER_HOST...)
+    keep: bool = False
+    remote: RemoteDocker | None = None
+    _overlay: dict[str, str] = field(default_factory=dict)  # set by setup_remote_docker
+    _base: dict[str, str] = field(default_factory=dict)
+    _running: list[DockerProcess] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _steps: int = 0
+    _closed: bool = False
+
+    @property
+    def cid(self) -> str:
+        return self.primary.cid
+
+    @property
+    def home(self) -> str:
+        return self.facts.home
+
+    @property
+    def has_bash(self) -> bool:
+        return self.facts.has_bash
+
+    @property
+    def bash_env(self) -> str:
+        return f"{RUNNER_DIR}/bash_env"
+
+    @property
+    def task_data(self) -> str:
+        return f"{RUNNER_DIR}/task-data"
+
+    def base_env(self) -> Mapping[str, str]:
+        # The image's own ENV (PATH...) and HOME; never the host's PATH: it means nothing here.
+        self._base = {**self.image_env, **self.pass_env, "HOME": self.home}
+        return dict(self._base)
+
+    def resolve(self, path: str, base: str | None = None) -> str:
+        if path == "~" or path.startswith("~/"):
+            return os.path.normpath(self.home + path[1:])
+        if os.path.isabs(path):
+            return os.path.normpath(path)
+        root = base if base is not None else self.resolve(self.spec.job.working_directory, "~")
+        return os.path.normpath(os.path.join(root, path))
+
+    # ------------------------------------------------------------ steps
+
+    def start(self, request: ExecRequest, sink: OutputSink) -> Process:
+        with self._lock:
+            self._steps += 1
+            prefix = f"{RUNNER_DIR}/steps/{self._steps}"
+        env = {**request.env, TAG_VARIABLE: request.tag}
+        for key, value in self._overlay.items():  # just above the node's own variables
+            if request.env.get(key) == self._base.get(key):
+                env[key] = value
+        if len(request.script.encode()) <= INLINE_SCRIPT_MAX:
+            env[SCRIPT_VARIABLE] = request.script
+        else:
+            self._put_bytes(prefix + ".sh", request.script.encode())
+        grace = str(int(self.kill.terminate_grace * 10))
+        argv = ["/bin/sh", "-c", scripts.STEP, "runner-step", prefix, request.tag, grace]
+        plan = ExecPlan(argv=[*argv, *request.shell], env=env, prefix=prefix)
+        process = DockerProcess(
+            self, request=request, plan=plan, sink=sink, kill=self.kill, on_exit=self._forget
+        )
+        with self._lock:
+            self._running.append(process)
+        process.launch()
+        return process
+
+    def _forget(self, process: DockerProcess) -> None:
+        with self._lock:
+            if process in self._running:
+                self._running.remove(process)
+
+    def signal(self, pidfile: str, sig: signal.Signals) -> None:
+        """Signal one step's process group, from a root exec (see scripts.py)."""
+        name = sig.name.removeprefix("SIG")
+        self.api.run(self.cid, ["/bin/sh", "-c", scripts.SIGNAL, "runner-signal", pidfile, name])
+
+    def make_dir(self, path: str) -> bool:
+        """Create a missing working directory for the job's user; False when impossible."""
+        uid, gid = str(self.facts.uid), str(self.facts.gid)
+        code, _ = self.api.run(
+            self.cid, ["/bin/sh", "-c", scripts.MAKE_DIR, "runner-mkdir", uid, gid, path]
+        )
+        return code == 0
+
+    def oom_killed(self) -> bool:
+        try:
+            return bool(self.api.inspect(self.cid).get("State", {}).get("OOMKilled"))
+        except EngineError:
+            return False
+
+    def read_text(self, path: str) -> str | None:
+        """A small file of the container, or None when it does not exist."""
+        try:
+            if not self.api.stat(self.cid, path):
+                return None
+            data = b"".join(self.api.get_archive(self.cid, path))
+        except EngineError:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = archive.next()
+            handle = archive.extractfile(member) if member is not None else None
+            return handle.read().decode(errors="replace") if handle is not None else None
+
+    def interrupt(self) -> None:
+        with self._lock:
+            running = list(self._running)
+        threads = [threading.Thread(target=p.stop, daemon=True) for p in running]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def kill_now(self) -> None:
+        """A second Ctrl-C: remove the containers now (that kills every step), briefly."""
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            process.mark_killed()
+        with contextlib.suppress(EnvironmentFailure):  # close() tries again, or `runner clean`
+            self._remove_all(deadline=2.0)
+
+    # ------------------------------------------------------------ files
+
+    def put_files(self, dest: str, root: Path, names: list[str]) -> None:
+        chunks = archives.project_tar(root, names, dest, self.facts.uid, self.facts.gid)
+        self._put("/", chunks, f"copy the project into {dest}")
+
+    def put_archive(self, dest: str, data: IO[bytes]) -> None:
+        spool = archives.owned_archive(data, dest, self.facts.uid, self.facts.gid)
+        self._put("/", archives.file_chunks(spool), f"extract an archive into {dest}")
+
+    def get_archive(self, path: str) -> Iterator[bytes]:
+        try:
+            if not self.api.stat(self.cid, path):
+                raise FileNotFoundError(path)
+            return self.api.get_archive(self.cid, path)
+        except EngineError as exc:
+            raise EnvironmentFailure(
+                f"cannot read {path} from the container: {exc.reason}"
+            ) from None
+
+    def exists(self, path: str) -> bool:
+        try:
+            return self.api.stat(self.cid, path)
+        except EngineError as exc:
+            raise EnvironmentFailure(f"the primary container is gone: {exc.reason}") from None
+
+    def shell(
+        self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool
+    ) -> int:
+        """The debugging shell: ``docker exec -i [-t]`` in the primary, as the step user."""
+        from runner.executors.interactive import docker_exec
+
+        if not self.api.stat(self.cid, cwd):
+            self.make_dir(cwd)
+        return docker_exec(
+            self.primary.name, argv, env={**env, **self._overlay}, cwd=cwd, user=self.user,
+            stdin_is_tty=stdin_is_tty, environ=self.environ,
+        )
+
+    def _put(self, dest: str, data: bytes | Iterator[bytes], what: str) -> None:
+        try:
+            self.api.put_archive(self.cid, dest, data)
+        except EngineError as exc:
+            raise EnvironmentFailure(f"cannot {what}: {exc.reason}") from None
+
+    def _put_bytes(self, path: str, data: bytes) -> None:
+        info = tarfile.TarInfo(path.lstrip("/"))
+        info.size, info.uid, info.gid, info.mode = len(data), self.facts.uid, self.facts.gid, 0o644
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.addfile(info, io.BytesIO(data))
+        self._put("/", buffer.getvalue(), f"write {path}")
+
+    # ------------------------------------------------------------ setup_remote_docker
+
+    def setup_remote_docker(self) -> str:
+        """Make the engine reachable from later steps; returns DOCKER_HOST (remote.py)."""
+        remote = self.remote
+        if remote is None or remote.refusal():
+            raise EnvironmentFailure(
+                remote.refusal() or "" if remote else "setup_remote_docker: not prepared"
+            )
+        overlay = {"DOCKER_HOST": remote.docker_host}
+        if remote.cert_dir:
+            self._copy_certs(remote.cert_dir)
+            overlay |= {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": f"{RUNNER_DIR}/docker-certs"}
+        exports = [f"export {k}={_quote(v)}" for k, v in overlay.items()]
+        code, out = self.api.run(
+            self.cid, ["/bin/sh", "-c", scripts.APPEND, "runner-env", self.bash_env, *exports],
+            user=self.user,
+        )
+        if code != 0:
+            raise EnvironmentFailure(f"setup_remote_docker: cannot write BASH_ENV: {out.strip()}")
+        self._overlay.update(overlay)
+        return remote.docker_host
+
+    def _copy_certs(self, cert_dir: str) -> None:
+        for name in CERTS:
+            source = Path(cert_dir) / name
+            if source.is_file():
+                self._put_bytes(f"{RUNNER_DIR}/docker-certs/{name}", source.read_bytes())
+
+    # ------------------------------------------------------------ the end
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.interrupt()
+        self._report_services()
+        if self.keep:
+            shell = "bash" if self.has_bash else "sh"
+            for box in self.containers:
+                command = shell if box.role == "primary" else "sh"
+                self.notice(f"kept {box.role} container: docker exec -it {box.name} {command}")
+            return
+        self._remove_all(deadline=CLOSE_DEADLINE)
+
+    def _report_services(self) -> None:
+        for box in self.containers[1:]:
+            try:
+                state = self.api.inspect(box.cid).get("State", {})
+            except EngineError:
+                continue
+            if not state.get("Running") and state.get("ExitCode"):
+                tail = self.api.logs_tail(box.cid)
+                self.notice(
+                    f"service {box.role} exited with code {state.get('ExitCode')}"
+                    + (f"; its last output:\n{tail}" if tail else "")
+                )
+
+    def _remove_all(self, *, deadline: float) -> None:
+        remove_all(self.api, self.containers, deadline=deadline)
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"

@@ -1,0 +1,54 @@
+"""The test results part of the end-of-run summary: counts per job, then failed tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from runner.events import TestResultsStored
+
+SHOWN = 20
+
+
+def _totals(results: Sequence[TestResultsStored]) -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = {}
+    for event in results:
+        job = jobs.setdefault(
+            event.job,
+            {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "duration": 0.0, "failed": []},
+        )
+        for key in ("tests", "failures", "errors", "skipped", "duration"):
+            job[key] += getattr(event, key)
+        job["failed"] += [{"node": event.node, **asdict(test)} for test in event.failed]
+    return jobs
+
+
+def test_results_dict(results: Sequence[TestResultsStored]) -> dict[str, Any]:
+    return _totals(results)
+
+
+def render_test_results(console: Console, results: Sequence[TestResultsStored]) -> None:
+    if not results:
+        return
+    console.print(Text("\ntest results", style="bold"))
+    for job, totals in _totals(results).items():
+        bad = totals["failures"] + totals["errors"]
+        console.print(
+            Text(
+                f"  {job}: {totals['tests']} tests, {totals['failures']} failures, "
+                f"{totals['errors']} errors, {totals['skipped']} skipped",
+                style="red" if bad else "green",
+            )
+        )
+        for test in totals["failed"][:SHOWN]:
+            where = f" ({test['file']})" if test["file"] else ""
+            message = f": {test['message']}" if test["message"] else ""
+            console.print(
+                Text(f"    ✗ {test['classname']}.{test['name']}{where}{message}", style="red")
+            )
+        if len(totals["failed"]) > SHOWN:
+            console.print(Text(f"    ... and {len(totals['failed']) - SHOWN} more", style="dim"))

@@ -1,0 +1,94 @@
+"""``store_artifacts`` and ``store_test_results`` [CR]: files copied out of the node.
+
+Both run even after a failed step (their ``when`` is ``always``). A path that does not exist
+passes with a warning, as on CircleCI. Test results also feed the run's summary (an event) and,
+when the node had no failure so far, the timing data of later runs of this job [SPLIT].
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from runner.archive import ArchiveError, human_size
+from runner.config.model import Step, StoreArtifactsStep, StoreTestResultsStep
+from runner.events import Status, StepOutcome, TestResultsStored
+from runner.steps.context import StepContext
+from runner.store.artifacts import copy_out, default_destination, target_dir
+from runner.store.test_results import TimingStore, parse_results
+
+SHOWN = 20  # files listed in the step's output
+
+
+def _say(ctx: StepContext, text: str) -> None:
+    ctx.sink.write((text + "\n").encode())
+
+
+def _warn_dropped(ctx: StepContext, dropped: tuple[str, ...]) -> None:
+    for name in dropped:
+        _say(ctx, f"Warning: {name} is a link to outside of what is stored; not kept")
+
+
+def store_artifacts(step: Step, ctx: StepContext) -> StepOutcome:
+    assert isinstance(step, StoreArtifactsStep)
+    source = ctx.session.resolve(step.path, ctx.workdir)
+    if not ctx.session.exists(source):
+        _say(ctx, f"No artifact files found at {source}")
+        return StepOutcome(status=Status.PASSED, message="no artifacts found")
+    destination = step.destination or default_destination(step.path)
+    _say(ctx, f"Uploading {source} to {destination}")
+    try:
+        target = target_dir(
+            ctx.services.run_dir / "artifacts", ctx.planned.id, ctx.spec.node_index, destination
+        )
+        copied = copy_out(ctx.session.get_archive(source), target, posixpath.basename(source))
+    except ArchiveError as exc:
+        return StepOutcome(status=Status.FAILED, message=f"cannot store artifacts: {exc.message}")
+    _warn_dropped(ctx, copied.dropped)
+    for name, size in copied.files[:SHOWN]:
+        _say(ctx, f"  Uploading {name} ({human_size(size)}): SUCCESS")
+    if len(copied.files) > SHOWN:
+        _say(ctx, f"  ... and {len(copied.files) - SHOWN} more")
+    count = len(copied.files)
+    _say(ctx, f"Stored {count} artifact(s), {human_size(copied.size)}, in {copied.folder}")
+    return StepOutcome(status=Status.PASSED)
+
+
+def store_test_results(step: Step, ctx: StepContext) -> StepOutcome:
+    assert isinstance(step, StoreTestResultsStep)
+    source = ctx.session.resolve(step.path, ctx.workdir)
+    if not ctx.session.exists(source):
+        _say(ctx, f"No test results found at {source}")
+        return StepOutcome(status=Status.PASSED, message="no test results found")
+    _say(ctx, f"Archiving the following test results: {source}")
+    try:
+        target = target_dir(
+            ctx.services.run_dir / "test-results",
+            ctx.planned.id,
+            ctx.spec.node_index,
+            default_destination(step.path),
+        )
+        copied = copy_out(ctx.session.get_archive(source), target, posixpath.basename(source))
+    except ArchiveError as exc:
+        return StepOutcome(
+            status=Status.FAILED, message=f"cannot store test results: {exc.message}"
+        )
+    _warn_dropped(ctx, copied.dropped)
+    summary = parse_results(target)
+    for line in summary.lines():
+        _say(ctx, line)
+    ctx.emit(
+        TestResultsStored(
+            job=ctx.planned.id,
+            node=ctx.spec.node_index,
+            path=source,
+            tests=len(summary.cases),
+            failures=summary.count("failure"),
+            errors=summary.count("error"),
+            skipped=summary.count("skipped"),
+            duration=sum(case.time for case in summary.cases),
+            failed=tuple(summary.failed),
+        )
+    )
+    if not ctx.failed:  # "On each successful run ... CircleCI saves timing data" [SPLIT]
+        TimingStore(ctx.services.state.root / "timings").update(ctx.facts.job_name, summary.cases)
+    return StepOutcome(status=Status.PASSED)

@@ -1,0 +1,190 @@
+"""Small pieces the job-data stores share: locks, atomic JSON, and archive files with digests.
+
+An archive file is written through :class:`ArchiveWriter`: the tar stream coming out of a node
+is checked member by member (:func:`runner.archive.scan`) while a second thread compresses,
+hashes and writes it, so checking overlaps with compressing. Its SHA-256 goes into the
+manifest; readers verify it before using the file, so a file cut short or changed since it
+was written is refused, never half-used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import queue
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.archive import (
+    ArchiveError,
+    Limits,
+    LinkPolicy,
+    MemberChecker,
+    ScanResult,
+    file_chunks,
+    gunzip_chunks,
+    prefetch,
+    scan,
+)
+from runner.archive.stream import GZIP_LEVEL
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock held on ``path`` (created if missing), across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace ``path`` atomically: readers see the old or the new file, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArchive:
+    """One compressed tar file and what was checked about it when it was written."""
+
+    file: str  # name in its entry directory
+    sha256: str
+    size: int  # compressed bytes
+    content: int  # bytes of file content in it
+    members: int
+    names: tuple[str, ...] = ()  # files and links in it (for workspace conflicts)
+
+    def to_dict(self, *, with_names: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "sha256": self.sha256,
+            "size": self.size,
+            "content": self.content,
+            "members": self.members,
+        }
+        if with_names:
+            out["names"] = list(self.names)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoredArchive:
+        return cls(
+            file=str(data["file"]),
+            sha256=str(data["sha256"]),
+            size=int(data["size"]),
+            content=int(data["content"]),
+            members=int(data["members"]),
+            names=tuple(str(n) for n in data.get("names", ())),
+        )
+
+
+class _CompressingWriter:
+    """Compresses, hashes and writes chunks in its own thread (zlib releases the GIL)."""
+
+    def __init__(self, path: Path) -> None:
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
+        self._error: Exception | None = None
+        self._handle = open(path, "xb")  # noqa: SIM115 - closed by the thread
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._thread = threading.Thread(target=self._run, name="compress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        try:
+            # after an error, keep taking chunks so that the producer never blocks
+            while (chunk := self._chunks.get()) is not None:
+                if self._error is None:
+                    self._guarded(packer.compress, chunk)
+            if self._error is None:
+                self._guarded(lambda _none: packer.flush(), b"")
+        finally:
+            self._handle.close()
+
+    def _guarded(self, action: Callable[[bytes], bytes], data: bytes) -> None:
+        try:
+            self._emit(action(data))
+        except Exception as exc:  # reported to the producer by write() and close()
+            self._error = exc
+
+    def _emit(self, data: bytes) -> None:
+        if data:
+            self._handle.write(data)
+            self.digest.update(data)
+            self.size += len(data)
+
+    def write(self, data: bytes) -> None:
+        if self._error is not None:
+            raise ArchiveError(f"cannot write the archive: {self._error}")
+        self._chunks.put(data)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise ArchiveError(f"cannot write the archive: {self._error}")
+
+
+def store_archive(
+    stream: Iterable[bytes],
+    folder: Path,
+    name: str,
+    *,
+    limits: Limits = Limits(),  # noqa: B008 - frozen record
+    links: LinkPolicy = LinkPolicy.ANY,
+) -> StoredArchive:
+    """Check a tar stream from a node and keep it as ``folder/name`` (gzip), with its digest."""
+    writer = _CompressingWriter(folder / name)
+    try:
+        result: ScanResult = scan(stream, MemberChecker(limits, links), writer.write)
+    finally:
+        writer.close()
+    return StoredArchive(
+        file=name,
+        sha256=writer.digest.hexdigest(),
+        size=writer.size,
+        content=result.bytes,
+        members=result.members,
+        names=result.files,
+    )
+
+
+def verify(folder: Path, stored: StoredArchive, what: str) -> None:
+    """Refuse an archive file that is missing, cut short or changed since it was written."""
+    path = folder / stored.file
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        for chunk in file_chunks(path):
+            digest.update(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ArchiveError(f"{what} is missing its data ({path.name}): {exc.strerror}") from None
+    if size != stored.size or digest.hexdigest() != stored.sha256:
+        raise ArchiveError(
+            f"{what} is damaged: {path.name} has {size} bytes and another digest than the "
+            f"{stored.size} bytes written; refusing it"
+        )
+
+
+def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
+    """The uncompressed tar stream of a verified archive file, decompressed ahead in a thread."""
+    verify(folder, stored, what)
+    return prefetch(gunzip_chunks(file_chunks(folder / stored.file)))

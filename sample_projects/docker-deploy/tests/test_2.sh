@@ -1,0 +1,5 @@
+#!/bin/bash
+# A stand-in test: checks the checkout is where the job runs, then reports itself.
+set -euo pipefail
+[[ -f tests/test_2.sh ]]
+echo "test 2 ok on node $CIRCLE_NODE_INDEX in $PWD"

@@ -1,0 +1,3 @@
+# duration: 0.6
+sleep 0.6
+echo "test_delta ok"

@@ -1,0 +1,3 @@
+# duration: 0.1
+sleep 0.1
+echo "test_foxtrot ok"

@@ -1,0 +1,207 @@
+"""save_cache / restore_cache [CR][CACHE] on every executor, and the store's own rules."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+from runner.store.caches import CacheStore
+from tests.jobdata.archives import M, gz, tar_bytes
+from tests.jobdata.conftest import Target
+from tests.support import make_project, run_in_process
+
+LOCK = "left-pad==1.3.0\n"
+KEY = "v1-main-" + base64.b64encode(hashlib.sha256(LOCK.encode()).digest()).decode()
+
+
+def entries(state: Path) -> list[Path]:
+    folder = state / "caches" / "entries"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_save_and_restore_across_jobs(target: Target, tmp_path: Path) -> None:
+    absolute = f"/tmp/runner-cache-test-{uuid.uuid4().hex[:8]}"
+    project = target.project(tmp_path / "p", f"""
+        version: 2.1
+        jobs:
+          save:
+            EXECUTOR
+            parallelism: 2
+            steps:
+              - checkout
+              - run: |
+                  mkdir -p deps/bin ~/.cache/tool {absolute}
+                  echo "node $CIRCLE_NODE_INDEX" > deps/who.txt
+                  ln -s /usr/bin/env deps/bin/python
+                  echo tool > ~/.cache/tool/t.txt
+                  echo abs > {absolute}/a.txt
+              - save_cache:
+                  key: v1-{{{{ .Branch }}}}-{{{{ checksum "lock.txt" }}}}
+                  paths:
+                    - deps
+                    - ~/.cache/tool
+                    - {absolute}
+                    - missing-dir
+          restore:
+            EXECUTOR
+            steps:
+              - checkout
+              - run: rm -rf {absolute}  # the machine executor shares it with the save job
+              - restore_cache:
+                  keys:
+                    - nomatch-{{{{ .Branch }}}}-
+                    - v1-{{{{ .Branch }}}}-
+              - run: cat deps/who.txt && readlink deps/bin/python && cat ~/.cache/tool/t.txt {absolute}/a.txt
+              - save_cache:
+                  key: v1-{{{{ .Branch }}}}-{{{{ checksum "lock.txt" }}}}
+                  paths: [deps]
+        workflows:
+          w:
+            jobs: [save, {{restore: {{requires: [save]}}}}]
+    """, {"lock.txt": LOCK})
+    try:
+        run = target.run(project)
+    finally:
+        shutil.rmtree(absolute, ignore_errors=True)
+    assert run.result is not None and run.result.exit_code == 0, run.output()
+    saved = run.output("save")
+    # two nodes save one key at once: exactly one cache is stored, the first writer's
+    assert saved.count(f"Stored Cache to {KEY}") == 1
+    assert saved.count(f"Skipping cache generation, cache already exists for key: {KEY}") == 1
+    assert any(line.startswith("Warning: could not find path ") for line in saved)
+    state = Path(os.environ["RUNNER_STATE_DIR"])
+    assert len(entries(state)) == 1 and not list((state / "caches" / "tmp").iterdir())
+
+    restored = run.output("restore")
+    assert "No cache is found for key: nomatch-main-" in restored
+    found = restored[restored.index("No cache is found for key: nomatch-main-") + 1]
+    assert found.startswith("Found a cache from build ") and found.endswith(f" at {KEY}")
+    start = restored.index("Unarchiving cache...") + 1
+    who, link, tool, absolute_file = restored[start : start + 4]
+    assert who in ("node 0", "node 1")
+    assert (link, tool, absolute_file) == ("/usr/bin/env", "tool", "abs")
+    assert restored[-2:] == [
+        f"Skipping cache generation, cache already exists for key: {KEY}",
+        restored[-1],
+    ] and restored[-1].startswith("Found one created at ")
+
+
+def tamper(state: Path, key: str, data: bytes | None) -> None:
+    """Replace a stored cache's archive: ``data`` with a matching digest (an archive crafted
+    inside the store), or None to cut the file short (a digest that no longer matches)."""
+    folder = next(p for p in entries(state) if json.loads((p / "manifest.json").read_text())["key"] == key)
+    archive = folder / "0.tar.gz"
+    if data is None:
+        archive.write_bytes(archive.read_bytes()[:-30])
+        return
+    archive.write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["paths"][0].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_hostile_or_damaged_caches_are_refused_and_removed(target: Target, tmp_path: Path) -> None:
+    state = Path(os.environ["RUNNER_STATE_DIR"])
+    config = """
+        version: 2.1
+        jobs:
+          save:
+            EXECUTOR
+            steps:
+              - run: mkdir -p deps && echo ok > deps/ok
+              - save_cache: {key: hostile, paths: [deps]}
+              - save_cache: {key: damaged, paths: [deps]}
+          hostile:
+            EXECUTOR
+            steps:
+              - restore_cache: {key: hostile}
+              - run: {command: 'ls deps 2>/dev/null || echo "nothing restored"', when: always}
+          damaged:
+            EXECUTOR
+            steps:
+              - restore_cache: {key: damaged}
+              - run: {command: 'ls deps 2>/dev/null || echo "nothing restored"', when: always}
+    """
+    project = target.project(tmp_path / "p", config)
+    first = target.run(project, jobs=("save",))
+    assert first.result is not None and first.result.exit_code == 0, first.output()
+    tamper(state, "hostile", gz(tar_bytes(M("deps/", kind="dir"), M("deps/ok", b"1"),
+                                           M("../../evil", b"x"))))  # fmt: skip
+    tamper(state, "damaged", None)
+    second = target.run(project, jobs=("hostile", "damaged"))
+    hostile = second.step("Restoring Cache", job="hostile").outcome
+    assert hostile.status.value == "failed"
+    assert "refused archive member '../../evil': '..' in its path" in hostile.message
+    damaged = second.step("Restoring Cache", job="damaged").outcome
+    assert damaged.status.value == "failed" and "is damaged" in damaged.message
+    assert second.output("hostile")[-1] == "nothing restored"  # all or nothing
+    assert second.output("damaged")[-1] == "nothing restored"
+    assert entries(state) == []  # removed: the next save stores them again
+
+
+def test_bad_keys_fail_the_step_with_a_clear_message(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", """
+        version: 2.1
+        jobs:
+          restore:
+            machine: true
+            steps:
+              - restore_cache: {key: 'never-saved-'}
+              - restore_cache: {key: 'v1-{{ .Brnch }}'}
+          save:
+            machine: true
+            steps:
+              - save_cache: {key: 'v1-{{ checksum "nope.lock" }}', paths: [.]}
+    """)
+    run = run_in_process(project, jobs=("restore", "save"))
+    missing, bad = run.steps("restore")
+    assert missing.outcome.status.value == "passed"  # no match: a warning, as on CircleCI
+    assert "No cache is found for key: never-saved-" in run.output("restore")
+    assert bad.outcome.message.startswith("Error computing cache key: cache key 'v1-{{ .Brnch }}'")
+    assert "did you mean '.Branch'" in bad.outcome.message
+    (checksum,) = run.steps("save")
+    assert checksum.outcome.message.startswith("Error computing cache key: checksum: ")
+    assert checksum.outcome.message.endswith("nope.lock does not exist in the node")
+
+
+def test_the_most_recent_prefix_match_wins_even_over_an_exact_one(tmp_path: Path) -> None:
+    store = CacheStore(tmp_path / "caches")
+    for key in ("deps-a", "deps-ab", "deps-b"):
+        pending = store.begin()
+        pending.add(f"~/{key}", [tar_bytes(M(f"{key}/f", key.encode()))])
+        store.publish(pending, key=key, build_num=1, job="j", run_id="1")
+    found = store.find("deps-a")
+    assert found is not None and found.key == "deps-ab"  # newer than the exact "deps-a"
+    assert store.find("deps-") is not None and store.find("deps-").key == "deps-b"  # type: ignore[union-attr]
+    assert store.find("other") is None
+
+
+def test_first_writer_wins_when_nodes_publish_one_key_at_once(tmp_path: Path) -> None:
+    store = CacheStore(tmp_path / "caches")
+    results: list[bool] = []
+    ready = threading.Barrier(6)
+
+    def save(i: int) -> None:
+        pending = store.begin()
+        pending.add("~/d", [tar_bytes(M("d/who", str(i).encode()))])
+        ready.wait()
+        _entry, won = store.publish(pending, key="race", build_num=i, job="j", run_id="1")
+        results.append(won)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 5 + [True]
+    assert len(list((tmp_path / "caches" / "entries").iterdir())) == 1
+    assert list((tmp_path / "caches" / "tmp").iterdir()) == []
+    entry = store.get("race")
+    assert entry is not None
+    assert b"".join(store.open(entry, entry.paths[0]))  # complete and verified
