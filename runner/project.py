@@ -59,10 +59,17 @@ class Project:
 
     @cached_property
     def git(self) -> GitFacts:
-        top = _git(self.root, "rev-parse", "--is-inside-work-tree")
-        in_git = top == "true"
-        sha = (_git(self.root, "rev-parse", "--verify", "-q", "HEAD") or "") if in_git else ""
-        branch = (_git(self.root, "symbolic-ref", "--short", "-q", "HEAD") or "") if in_git else ""
+        # One call answers branch and revision when HEAD has a commit; a repository without
+        # commits, or no repository at all, needs the slower path. Each git call costs ~3 ms.
+        both = _git(self.root, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD")
+        if both is not None:
+            sha, _, ref = both.partition("\n")
+            in_git = True
+            branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ""
+        else:
+            branch = _git(self.root, "symbolic-ref", "--short", "-q", "HEAD") or ""
+            in_git = bool(branch) or _git(self.root, "rev-parse", "--git-dir") is not None
+            sha = ""
         tag = ""
         if in_git and sha and self.tag_override is None:
             tags = _git(self.root, "tag", "--points-at", "HEAD") or ""

@@ -84,6 +84,7 @@ class MachineSession:
     _running: list[HostProcess] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _scripts: int = 0
+    _stopped: bool = False  # set by interrupt(): no new process may start
 
     @property
     def home(self) -> str:
@@ -122,8 +123,14 @@ class MachineSession:
         env = {**request.env, host_procs.TAG_VARIABLE: request.tag}
         process = HostProcess(request, sink, self.kill, on_exit=self._forget)
         with self._lock:
-            self._running.append(process)
-        process.launch([*request.shell, str(script)], env)
+            refused = self._stopped
+            if not refused:
+                self._running.append(process)
+        if refused:
+            # interrupted between the node's cancel check and this start: never launch
+            process.refuse()
+        else:
+            process.launch([*request.shell, str(script)], env)
         return process
 
     def _forget(self, process: HostProcess) -> None:
@@ -133,6 +140,7 @@ class MachineSession:
 
     def interrupt(self) -> None:
         with self._lock:
+            self._stopped = True
             running = list(self._running)
         threads = [threading.Thread(target=p.stop) for p in running]
         for t in threads:
@@ -234,6 +242,8 @@ class HostProcess:
             self._finish(ExecResult(error=_start_error(exc, argv, self.request.cwd)))
             return
         threading.Thread(target=self._pump, name=f"step-{self.request.tag}", daemon=True).start()
+        if self._stopping.is_set():  # stop() came while Popen was starting the process
+            threading.Thread(target=self.stop, daemon=True).start()
 
     @property
     def done(self) -> bool:
@@ -244,11 +254,16 @@ class HostProcess:
         assert self._result is not None
         return self._result
 
+    def refuse(self) -> None:
+        """Finish without starting: the session was interrupted before this step began."""
+        self._stopping.set()
+        self._finish(ExecResult(interrupted=True))
+
     def stop(self) -> None:
         """INT, then TERM, then KILL to the whole group; returns once the step has ended."""
+        self._stopping.set()  # seen by launch() if the process is still being started
         if self._popen is None or self.done:
             return
-        self._stopping.set()
         pgid = self._popen.pid
         for sig, grace in (
             (signal.SIGINT, self.kill.interrupt_grace),

@@ -401,3 +401,21 @@ def test_logs_are_kept_per_step(tmp_path: Path) -> None:
     log = run.steps()[0].log_path
     assert log is not None and Path(log).read_text() == "one\ntwo\n"
     assert re.search(r"/runs/1/jobs/build/0/logs/000-run\.log$", log)
+
+
+def test_a_session_interrupted_before_a_step_starts_never_launches_it(tmp_path: Path) -> None:
+    """The gap between the node's cancel check and the step's start (a cancel landing there)."""
+    from runner.config import model as m
+    from runner.executors.base import ExecRequest, NodeSpec
+    from runner.executors.machine import MachineExecutor
+    from runner.output import Masker, StepSink
+
+    job = m.Job(name="j", executor=m.MachineExecutor(), steps=())
+    spec = NodeSpec(job=job, job_id="j", node_index=0, node_total=1, run_id="1", node_dir=tmp_path / "n")
+    session = MachineExecutor(environ={"PATH": "/usr/bin:/bin"}).open(spec, lambda _t: None)
+    session.interrupt()
+    marker = tmp_path / "ran"
+    request = ExecRequest(script=f"touch {marker}\n", shell=("/bin/sh",), cwd=str(tmp_path), env={})
+    result = session.start(request, StepSink(lambda _t, _p: None, Masker())).wait()
+    assert result.interrupted and not result.ok
+    assert not marker.exists()
