@@ -52,9 +52,12 @@ def safe_extract(
     engine: str = "auto",
 ) -> ScanResult:
     """Extract a tar stream (gzip-compressed or not) under ``dest``, completely or not at all."""
-    dest.mkdir(parents=True, exist_ok=True)
-    root = Path(os.path.realpath(dest))
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        root = Path(os.path.realpath(dest))
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
+    except OSError as exc:
+        raise ArchiveError(f"cannot extract into {dest}: {exc.strerror or exc}") from None
     source = gunzip_if_compressed(data)
     checker = MemberChecker(limits, links)
     try:
@@ -65,6 +68,8 @@ def safe_extract(
             result = _with_python(source, staging, checker)
         check_conflicts(staging, root)
         merge(staging, root)
+    except OSError as exc:  # the disk, mostly: full, read-only, permissions
+        raise ArchiveError(f"cannot extract into {dest}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return result

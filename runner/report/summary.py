@@ -135,7 +135,8 @@ class RunSummary:
         for record in self.failures():
             self._render_failure(console, record)
         style = _STYLE.get(end.status, "")
-        state = "on hold, waiting for approval" if end.status is Status.WAITING else end.status.value
+        waiting = end.status is Status.WAITING
+        state = "on hold, waiting for approval" if waiting else end.status.value
         console.print(
             Text(f"\nrun {end.run_id} {state} in {end.duration:.2f}s", style=f"bold {style}")
         )

@@ -39,7 +39,6 @@ def setup_remote_docker(step: Step, ctx: StepContext) -> StepOutcome:
         host = session.setup_remote_docker()
     except RunnerError as exc:
         return StepOutcome(status=Status.FAILED, message=exc.render())
-    ctx.notice(WARNING.removeprefix("warning: "))
     ctx.sink.write(f"{WARNING}\n".encode())
     if step.version:
         ctx.sink.write(f"version {step.version} ignored: the engine is the host's own\n".encode())

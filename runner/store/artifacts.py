@@ -53,26 +53,32 @@ def copy_out(stream: Iterable[bytes], target: Path, top: str) -> CopiedFiles:
     (a directory's content is merged into ``target``; a file is renamed to it)."""
     staging = target.parent / f".tmp-{uuid.uuid4().hex}"
     try:
-        safe_extract(stream, staging, links=LinkPolicy.ANY)
-        source = staging / top
-        if not os.path.lexists(source):
-            raise ArchiveError(f"the archive of {top} did not hold it")
-        if source.is_dir() and not source.is_symlink():
-            dropped = _drop_outward_links(source)
-            files = _listing(source)
-            target.mkdir(parents=True, exist_ok=True)
-            _move_into(source, target)
-            return CopiedFiles(target, files, dropped)
-        if source.is_symlink():
-            source.unlink()
-            return CopiedFiles(target.parent, (), (top,))
-        holder = staging / ".one"  # a directory holding the file under its new name
-        holder.mkdir()
-        os.rename(source, holder / target.name)
-        _move_into(holder, target.parent)
-        return CopiedFiles(target.parent, ((target.name, target.lstat().st_size),))
+        return _copy_out(stream, staging, target, top)
+    except OSError as exc:
+        raise ArchiveError(f"cannot store {top} in {target}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _copy_out(stream: Iterable[bytes], staging: Path, target: Path, top: str) -> CopiedFiles:
+    safe_extract(stream, staging, links=LinkPolicy.ANY)
+    source = staging / top
+    if not os.path.lexists(source):
+        raise ArchiveError(f"the archive of {top} did not hold it")
+    if source.is_dir() and not source.is_symlink():
+        dropped = _drop_outward_links(source)
+        files = _listing(source)
+        target.mkdir(parents=True, exist_ok=True)
+        _move_into(source, target)
+        return CopiedFiles(target, files, dropped)
+    if source.is_symlink():
+        source.unlink()
+        return CopiedFiles(target.parent, (), (top,))
+    holder = staging / ".one"  # a directory holding the file under its new name
+    holder.mkdir()
+    os.rename(source, holder / target.name)
+    _move_into(holder, target.parent)
+    return CopiedFiles(target.parent, ((target.name, target.lstat().st_size),))
 
 
 def _move_into(source: Path, folder: Path) -> None:

@@ -151,7 +151,10 @@ def store_archive(
     links: LinkPolicy = LinkPolicy.ANY,
 ) -> StoredArchive:
     """Check a tar stream from a node and keep it as ``folder/name`` (gzip), with its digest."""
-    writer = _CompressingWriter(folder / name)
+    try:
+        writer = _CompressingWriter(folder / name)
+    except OSError as exc:
+        raise ArchiveError(f"cannot write {folder / name}: {exc.strerror or exc}") from None
     try:
         result: ScanResult = scan(stream, MemberChecker(limits, links), writer.write)
     finally:

@@ -1,5 +1,13 @@
 """How long job data is kept, applied by ``runner clean``.
 
+Where job data lives in a project's state directory::
+
+    caches/                  shared by every run: one complete entry per key (caches.py)
+    timings/<job>.json       test times of earlier successful runs (test_results.py)
+    runs/<n>/artifacts/<job>/<node>/       store_artifacts (artifacts.py)
+    runs/<n>/test-results/<job>/<node>/    store_test_results
+    runs/<n>/workspace/                    this run's workspace layers (workspaces.py)
+
 The rule: the newest ``RUNNER_KEEP_RUNS`` runs (default 20) keep their directory (logs,
 artifacts, test results, workspace layers); older ones are removed, except a run directory
 changed within the last hour (it may be running). A cache that no job restored (or saved) for

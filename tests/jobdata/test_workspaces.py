@@ -129,7 +129,7 @@ def persist(store: WorkspaceStore, job: str, files: dict[str, bytes], node: int 
     pending = store.begin(job, node, 1)
     members = [M("root/", kind="dir"), *(M(f"root/{n}", d) for n, d in files.items())]
     pending.add(".", [tar_bytes(*members)])
-    store.publish(pending, "/root")
+    store.publish(pending, "/persisted/root")
 
 
 def test_a_missing_or_damaged_layer_is_never_half_applied(tmp_path: Path) -> None:

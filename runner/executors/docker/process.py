@@ -109,6 +109,13 @@ class DockerProcess:
         self._signal(signal.SIGKILL)
         self._finished.wait(_GIVE_UP)
 
+    def refuse(self) -> None:
+        """Finish without starting: the session was interrupted before this step began."""
+        self._stopping.set()
+        self._result = ExecResult(interrupted=True)
+        self._finished.set()
+        self.on_exit(self)
+
     def mark_killed(self) -> None:
         """The session is killing the whole container (a second Ctrl-C)."""
         self._stopping.set()

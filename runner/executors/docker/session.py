@@ -47,6 +47,7 @@ class DockerSession:
     _running: list[DockerProcess] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _steps: int = 0
+    _stopped: bool = False  # set by interrupt(): no new step may start
     _closed: bool = False
 
     @property
@@ -103,8 +104,13 @@ class DockerSession:
             self, request=request, plan=plan, sink=sink, kill=self.kill, on_exit=self._forget
         )
         with self._lock:
-            self._running.append(process)
-        process.launch()
+            refused = self._stopped
+            if not refused:
+                self._running.append(process)
+        if refused:  # interrupted between the node's cancel check and this start
+            process.refuse()
+        else:
+            process.launch()
         return process
 
     def _forget(self, process: DockerProcess) -> None:
@@ -146,6 +152,7 @@ class DockerSession:
 
     def interrupt(self) -> None:
         with self._lock:
+            self._stopped = True
             running = list(self._running)
         threads = [threading.Thread(target=p.stop, daemon=True) for p in running]
         for thread in threads:
@@ -156,6 +163,7 @@ class DockerSession:
     def kill_now(self) -> None:
         """A second Ctrl-C: remove the containers now (that kills every step), briefly."""
         with self._lock:
+            self._stopped = True
             running = list(self._running)
         for process in running:
             process.mark_killed()
