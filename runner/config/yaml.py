@@ -11,7 +11,7 @@ The tree is built from the parser's event stream (never from a ``Loader``), whic
   strings arrive as written. Boolean fields accept the YAML 1.1 words where CircleCI documents
   them (``runner.config.reader.Reader.boolean``).
 
-Containers are :class:`MDict` and :class:`MList`, plain ``dict``/``list`` subclasses carrying marks.
+Containers are :class:`MDict` and :class:`MList` (``runner.config.marked``), re-exported here.
 Aliases share one object: consumers must treat the tree as read-only.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from runner.config.marked import MDict, MList, scalar_text
 from runner.errors import ConfigError, ConfigProblem, Mark
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -40,79 +41,6 @@ _NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUES = frozenset({"true", "True", "TRUE"})
 _FALSES = frozenset({"false", "False", "FALSE"})
-
-
-class MDict(dict[str, Any]):
-    """A mapping from the file, with the place of itself, of each key and of each value."""
-
-    __slots__ = ("key_marks", "mark", "raw", "value_marks")
-
-    def __init__(self, mark: Mark) -> None:
-        super().__init__()
-        self.mark = mark
-        self.key_marks: dict[str, Mark] = {}
-        self.value_marks: dict[str, Mark] = {}
-        self.raw: dict[str, str] = {}  # written text of plain scalars that did not resolve to str
-
-    def set(self, key: str, value: Any, key_mark: Mark, value_mark: Mark, raw: str | None) -> None:
-        self[key] = value
-        self.key_marks[key] = key_mark
-        self.value_marks[key] = value_mark
-        if raw is not None:
-            self.raw[key] = raw
-        else:
-            self.raw.pop(key, None)
-
-    def mark_of(self, key: str) -> Mark:
-        """Where the value of ``key`` starts (the mapping itself when the key is absent)."""
-        return self.value_marks.get(key, self.mark)
-
-    def key_mark_of(self, key: str) -> Mark:
-        return self.key_marks.get(key, self.mark)
-
-    def text(self, key: str) -> str | None:
-        """The value of ``key`` as a string, as written when it was a plain number or bool."""
-        value = self.get(key)
-        if value is None and key not in self.raw:
-            return None
-        if isinstance(value, str):
-            return value
-        return self.raw.get(key, _scalar_text(value))
-
-
-class MList(list[Any]):
-    """A sequence from the file, with the place of itself and of each item."""
-
-    __slots__ = ("item_marks", "mark", "raw")
-
-    def __init__(self, mark: Mark) -> None:
-        super().__init__()
-        self.mark = mark
-        self.item_marks: list[Mark] = []
-        self.raw: dict[int, str] = {}
-
-    def add(self, value: Any, mark: Mark, raw: str | None) -> None:
-        if raw is not None:
-            self.raw[len(self)] = raw
-        self.append(value)
-        self.item_marks.append(mark)
-
-    def mark_of(self, index: int) -> Mark:
-        return self.item_marks[index] if 0 <= index < len(self.item_marks) else self.mark
-
-    def text(self, index: int) -> str | None:
-        value = self[index]
-        if isinstance(value, str):
-            return value
-        if value is None and index not in self.raw:
-            return None
-        return self.raw.get(index, _scalar_text(value))
-
-
-def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 @dataclass
@@ -210,7 +138,7 @@ class _Builder:
             return key
         if isinstance(key, MDict | MList):
             raise self.fail(mark, "a mapping key must be a plain string, not a collection")
-        shown = raw if raw is not None else _scalar_text(key)
+        shown = raw if raw is not None else scalar_text(key)
         raise self.fail(
             mark,
             f"mapping key {shown or 'null'} is a {_type_name(key)}, not a string",
@@ -386,6 +314,8 @@ def _handle(builder: _Builder, event: yaml.Event) -> None:
             builder.anchors[frame.anchor] = (value, frame.weight)
         builder.deliver(value, frame.mark, None, frame.weight)
 
+
+__all__ = ["MDict", "MList", "load_file", "parse_text", "resolve_plain"]
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

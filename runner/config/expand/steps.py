@@ -15,7 +15,7 @@ from runner.config.expand.context import Env, Expander
 from runner.config.expand.logic import evaluate
 from runner.config.expand.namespace import Definition
 from runner.config.expand.nodes import ExpandedSteps, add_item, extend_items, fail, freeze
-from runner.config.jobs import STEP_KINDS
+from runner.config.steps import STEP_KINDS
 from runner.config.reader import join, kind_of
 from runner.config.yaml import MDict, MList
 from runner.errors import Mark, did_you_mean
