@@ -47,23 +47,23 @@ class Masker:
         return text
 
     def safe_cut(self, text: str) -> int:
-        """How much of ``text`` can be shown now without splitting a secret that may continue."""
+        """How much of ``text`` can be shown now, masked on its own, without ever letting a
+        secret through when the rest is shown later.
+
+        Two conditions make it safe: no occurrence of a secret (overlapping ones included)
+        spans the cut, and at least ``longest - 1`` characters stay back, so an occurrence
+        completed by data still to come cannot start before the cut."""
         if not self.secrets:
             return len(text)
         cut = max(0, len(text) - (self.longest - 1))
-        for secret in self.secrets:
-            start = text.find(secret, max(0, cut - len(secret) + 1))
-            while start != -1 and start < cut:
-                if start + len(secret) > cut:
-                    cut = start
-                    break
-                start = text.find(secret, start + 1)
-        # A prefix of a secret at the very end may be the start of one: hold it back.
-        for secret in self.secrets:
-            for size in range(min(len(secret) - 1, len(text) - cut), 0, -1):
-                if text.endswith(secret[:size]) and len(text) - size < cut:
-                    cut = len(text) - size
-                    break
+        moved = True
+        while moved and cut > 0:
+            moved = False
+            for secret in self.secrets:
+                # an occurrence starting in [cut - len + 1, cut - 1] spans the cut
+                start = text.find(secret, max(0, cut - len(secret) + 1), cut - 1 + len(secret))
+                if start != -1 and start < cut:
+                    cut, moved = start, True
         return cut
 
 
@@ -138,6 +138,10 @@ class StepSink:
 
     def _flush_partial(self) -> None:
         cut = self._masker.safe_cut(self._pending)
+        if cut <= 0 and len(self._pending) > 2 * MAX_PENDING:
+            # A huge line made only of overlapping secret text: memory must stay flat, so part
+            # of it goes out masked on its own (the rest stays back as usual).
+            cut = len(self._pending) - (self._masker.longest - 1)
         if cut <= 0:
             return
         piece, self._pending = self._pending[:cut], self._pending[cut:]
