@@ -50,4 +50,4 @@ def _clean_containers(state: StateDir) -> list[str]:
         from runner.executors.docker_cleanup import remove_labelled
     except ImportError:
         return []
-    return remove_labelled(state.root.name)
+    return remove_labelled(state.label)

@@ -37,6 +37,7 @@ from runner.node import NodeRun, NodeSetup
 from runner.output import Masker
 from runner.project import Project
 from runner.steps.context import RunServices
+from runner.steps.tools import task_files
 from runner.store.state import StateDir
 
 if TYPE_CHECKING:
@@ -342,7 +343,8 @@ class Engine:
             node_total=job.parallelism,
             run_id=self.run_id,
             node_dir=self.state.node_dir(self.run_id, job.id, node),
-            labels={"com.runner.run": f"{self.state.root.name}.{self.run_id}"},
+            labels={"com.runner.run": f"{self.state.label}.{self.run_id}"},
+            task_files=task_files(self._services, job.name),
         )
         facts = NodeFacts(
             job_name=job.name,

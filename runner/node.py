@@ -101,7 +101,7 @@ class NodeRun:
             session = self.s.executor.open(self.s.spec, self.notice)
             self.s.on_session(session)
             env = self._environment(session)
-            prepare_node(session, env, self.s.services, self._facts)  # the `circleci` helper
+            prepare_node(session, env)  # the `circleci` helper first on PATH
             workdir = session.resolve(self.s.spec.job.working_directory)
             if self.s.debug is not None:  # may restore an earlier run's environment
                 self.s.debug.opened(session, env, workdir, self.notice)

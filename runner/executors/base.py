@@ -76,6 +76,16 @@ class Process(Protocol):
     def done(self) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TaskFile:
+    """A text file runner puts under the node's task data when it opens the node (the in-job
+    ``circleci`` helper, timing data): part of setting the node up, not an extra round trip."""
+
+    path: str  # relative to task_data, e.g. "bin/circleci"
+    text: str
+    mode: int = 0o644
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeSpec:
     """Which node of which job a session is for, and where its state lives on the host."""
@@ -87,6 +97,7 @@ class NodeSpec:
     run_id: str
     node_dir: Path  # host directory for this node's state (home, logs, scratch)
     labels: Mapping[str, str] = field(default_factory=dict)
+    task_files: tuple[TaskFile, ...] = ()  # installed by ``open`` under the session's task_data
 
     @property
     def tag(self) -> str:
@@ -158,7 +169,8 @@ class Executor(Protocol):
         raise EnvironmentFailure otherwise."""
 
     def open(self, spec: NodeSpec, notice: Callable[[str], None]) -> Session:
-        """Prepare a node (home directory, or containers) and return its session."""
+        """Prepare a node (home directory, or containers), with ``spec.task_files`` in place
+        under its task data, and return its session."""
 
     def shutdown(self) -> None:
         """Release shared resources (an engine connection) at the end of a run."""

@@ -55,6 +55,11 @@ class MachineExecutor:
         (spec.node_dir / "tmp").mkdir(exist_ok=True)
         (spec.node_dir / "task-data").mkdir(exist_ok=True)
         (spec.node_dir / "bash_env").touch()
+        for item in spec.task_files:
+            target = spec.node_dir / "task-data" / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(item.text)
+            target.chmod(item.mode)
         env = {k: v for k, v in self.environ.items() if _passes(k, self.pass_env)}
         session = MachineSession(spec=spec, home_dir=home, env=env, kill=self.kill, keep=self.keep)
         workdir = spec.job.working_directory

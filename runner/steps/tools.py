@@ -1,7 +1,7 @@
 """The in-job helper: ``circleci`` and ``circleci-agent`` on the PATH of every job node.
 
-At node start runner puts, under ``$CIRCLE_INTERNAL_TASK_DATA`` (through ``put_archive``, so
-both executors get it the same way): ``bin/circleci`` and ``bin/circleci-agent`` (one POSIX sh
+At node start runner puts, under ``$CIRCLE_INTERNAL_TASK_DATA`` (as ``NodeSpec.task_files``,
+which each executor writes while it sets the node up): ``bin/circleci`` and ``bin/circleci-agent`` (one POSIX sh
 script, :file:`runner/assets/circleci`) and, when earlier successful runs of this job stored
 test results, ``circle-test-results/results.json`` with their timings. ``bin`` goes first on
 the node's PATH. CircleCI's CLI proxies ``circleci tests`` to the agent inside a job [CLI].
@@ -9,14 +9,10 @@ the node's PATH. CircleCI's CLI proxies ``circleci tests`` to the agent inside a
 
 from __future__ import annotations
 
-import io
-import tarfile
-import time
 from collections.abc import MutableMapping
 from importlib import resources
 
-from runner.environment import NodeFacts
-from runner.executors.base import Session
+from runner.executors.base import Session, TaskFile
 from runner.steps.context import RunServices
 from runner.store.test_results import TimingStore
 
@@ -24,34 +20,24 @@ COMMANDS = ("circleci", "circleci-agent")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def helper_script() -> bytes:
-    return resources.files("runner.assets").joinpath("circleci").read_bytes()
+def helper_script() -> str:
+    return resources.files("runner.assets").joinpath("circleci").read_text()
 
 
-def _add(archive: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = mode
-    info.mtime = int(time.time())
-    archive.addfile(info, io.BytesIO(data))
+def task_files(services: RunServices, job_name: str) -> tuple[TaskFile, ...]:
+    """The helper under both names, and this job's timing data from earlier runs if any.
 
-
-def task_data_archive(timings: bytes | None) -> bytes:
-    buffer = io.BytesIO()
+    Executors write these while they set the node up (see ``NodeSpec.task_files``), so the
+    helper costs no extra round trip to a container."""
     script = helper_script()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
-        for command in COMMANDS:
-            _add(archive, f"bin/{command}", script, 0o755)
-        if timings is not None:
-            _add(archive, "circle-test-results/results.json", timings, 0o644)
-    return buffer.getvalue()
+    files = [TaskFile(f"bin/{command}", script, 0o755) for command in COMMANDS]
+    timings = TimingStore(services.state.root / "timings").results_json(job_name)
+    if timings is not None:
+        files.append(TaskFile("circle-test-results/results.json", timings.decode(), 0o644))
+    return tuple(files)
 
 
-def prepare_node(
-    session: Session, env: MutableMapping[str, str], services: RunServices, facts: NodeFacts
-) -> None:
-    """Install the helper and this job's timing data in the node; put the helper on PATH."""
-    timings = TimingStore(services.state.root / "timings").results_json(facts.job_name)
+def prepare_node(session: Session, env: MutableMapping[str, str]) -> None:
+    """Put the helper, installed under the node's task data at open, first on the PATH."""
     task_data = session.task_data.rstrip("/")
-    session.put_archive(task_data, io.BytesIO(task_data_archive(timings)))
     env["PATH"] = f"{task_data}/bin:{env.get('PATH') or DEFAULT_PATH}"

@@ -50,6 +50,14 @@ class StateDir:
     reserved: tuple[int, tuple[int, ...]] | None = None
 
     @property
+    def label(self) -> str:
+        """Names this state directory on labels of what runs create (containers): its name
+        plus a hash of its full path, so two projects whose state directories share a name
+        (``--state-dir``, tests) never see each other's containers."""
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:8]
+        return f"{safe_name(self.root.name)}-{digest}"
+
+    @property
     def runs(self) -> Path:
         return self.root / "runs"
 

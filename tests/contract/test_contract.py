@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from runner.events import NodeFinished, StepStarted
+from runner.events import StepFinished, StepStarted
 from tests.contract.conftest import Target, pid_alive
 from tests.docker.helpers import run_with
 from tests.support import make_project
@@ -141,12 +141,15 @@ def test_deploy_runs_once_on_node_0_after_the_others(target: Target, tmp_path: P
     assert run.output().count("deploying from 0") == 1
     assert not any(line.startswith("deploying from") and line != "deploying from 0"
                    for line in run.output())
-    order = [
-        ("finished", e.node) if isinstance(e, NodeFinished) else ("deploy", e.node)
-        for e in run.events
-        if isinstance(e, NodeFinished) or (isinstance(e, StepStarted) and e.name == "ship")
+    # The barrier opens when every other node has finished its STEPS (its last step is the
+    # skipped deploy); its NodeFinished comes later, after the node's cleanup.
+    events = run.events
+    deploy_at = next(i for i, e in enumerate(events) if isinstance(e, StepStarted) and e.name == "ship")
+    last_steps = [
+        max(i for i, e in enumerate(events) if isinstance(e, StepFinished) and e.node == node)
+        for node in (1, 2)
     ]
-    assert order.index(("deploy", 0)) > max(order.index(("finished", 1)), order.index(("finished", 2)))
+    assert deploy_at > max(last_steps)
     for node in (1, 2):
         assert outcomes(run, node)[-1][:2] == ("ship", "skipped")
     assert run.result is not None and run.result.exit_code == 0

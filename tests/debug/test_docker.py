@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.store.state import StateDir
 from tests.debug.support import config, node_dir, state_dir
 from tests.support import make_project, run_cli
 
@@ -41,7 +42,7 @@ BODY = """\
 
 
 def _containers() -> list[str]:
-    label = f"com.runner.state={state_dir().name}"
+    label = f"com.runner.state={StateDir(state_dir().resolve()).label}"
     done = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label={label}"],
         capture_output=True, text=True, check=True,

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from runner.store.state import StateDir
 from tests.docker.helpers import containers
 
 
 @pytest.fixture
 def state_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    name = f"state-{uuid.uuid4().hex[:10]}"
-    monkeypatch.setenv("RUNNER_STATE_DIR", str(tmp_path / name))
-    return name
+    """The label value (``com.runner.state``) of this test's state directory."""
+    path = (tmp_path / f"state-{uuid.uuid4().hex[:10]}").resolve()
+    monkeypatch.setenv("RUNNER_STATE_DIR", str(path))
+    return StateDir(path).label
 
 
 @pytest.fixture

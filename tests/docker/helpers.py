@@ -95,7 +95,7 @@ def run_with(
 
 
 def containers(state_name: str) -> list[Any]:
-    """Every container (any state) of runs that used the state directory ``state_name``."""
+    """Every container (any state) of runs whose state directory has the label ``state_name``."""
     import docker
 
     client = docker.from_env()

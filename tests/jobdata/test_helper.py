@@ -55,7 +55,7 @@ def helper(*args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = 
 
 
 def test_the_installed_helper_is_the_asset() -> None:
-    assert helper_script() == HELPER.read_bytes()
+    assert helper_script() == HELPER.read_text()
 
 
 @pytest.mark.parametrize("pattern", sorted(GLOBS))

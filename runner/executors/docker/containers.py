@@ -36,6 +36,7 @@ from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.images import ImageFacts
 from runner.executors.docker.remote import RemoteDocker
 from runner.executors.docker.resources import Limits
+from runner.executors.base import TaskFile
 
 RUNNER_DIR = "/tmp/.runner"  # the node's scripts, BASH_ENV and task data, in the container
 READY_TIMEOUT = 60.0
@@ -69,6 +70,7 @@ class Launch:
     names: dict[str, str]  # role -> container name
     limits: Limits
     remote: RemoteDocker | None = None
+    task_files: tuple[TaskFile, ...] = ()  # written by the setup script (see inline_files)
     created: list[Started] = field(default_factory=list)  # for cleanup, whatever happens
 
     def facts(self, image: DockerImage) -> ImageFacts:
@@ -120,6 +122,8 @@ def open_node(launch: Launch) -> tuple[Started, UserFacts]:
     image = launch.primary
     home = launch.facts(image).env.get("HOME", "")
     setup_args = [launch.step_user, launch.workdir, RUNNER_DIR, home]
+    for item in inline_files(launch.task_files)[0]:
+        setup_args += [item.path, f"{item.mode:o}", item.text]
     kw: dict[str, Any] = {"labels": {**launch.labels, lab.ROLE: "primary"}, "detach": True}
     if launch.kept_entrypoint:
         kw.update(entrypoint=list(image.entrypoint) if image.entrypoint is not None else None,
@@ -147,6 +151,27 @@ def open_node(launch: Launch) -> tuple[Started, UserFacts]:
     if errors:
         raise errors[0]
     return primary, _parse_ready(output, image.image)
+
+
+# One argument may hold 128 KiB on Linux (MAX_ARG_STRLEN) and all of them about 2 MiB: files
+# past these bounds go in with put_archive after the start instead.
+_INLINE_FILE = 64 * 1024
+_INLINE_TOTAL = 512 * 1024
+
+
+def inline_files(files: tuple[TaskFile, ...]) -> tuple[list[TaskFile], list[TaskFile]]:
+    """Split task files into those the setup script writes and those uploaded afterwards."""
+    inline: list[TaskFile] = []
+    later: list[TaskFile] = []
+    total = 0
+    for item in files:
+        size = len(item.text.encode())
+        if size <= _INLINE_FILE and total + size <= _INLINE_TOTAL and "\0" not in item.text:
+            inline.append(item)
+            total += size
+        else:
+            later.append(item)
+    return inline, later
 
 
 def _create(

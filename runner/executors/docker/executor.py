@@ -10,6 +10,7 @@ containers in ``close()``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -21,11 +22,18 @@ from runner.config.model import Job, SetupRemoteDockerStep
 from runner.executors.base import KillPolicy, NodeSpec
 from runner.executors.docker import labels as lab
 from runner.executors.docker.connection import Api, EngineError, connect, engine_address
-from runner.executors.docker.containers import Launch, open_node, remove_all, roles
+from runner.executors.docker.containers import (
+    Launch,
+    inline_files,
+    open_node,
+    remove_all,
+    roles,
+)
 from runner.executors.docker.images import ImageFacts, check_policy, ensure_images
 from runner.executors.docker.remote import RemoteDocker, plan
 from runner.executors.docker.resources import LimitPolicy, Limits
 from runner.executors.docker.session import DockerSession
+from runner.executors.task_files import task_files_tar
 
 
 @dataclass
@@ -124,6 +132,7 @@ class DockerExecutor:
             },
             limits=self._limits.get(job.resource_class or "") or Limits(pids=self.limits.pids),
             remote=self._remote if _wants_remote_docker(job) else None,
+            task_files=spec.task_files,
         )
         try:
             started, facts = open_node(launch)
@@ -131,7 +140,7 @@ class DockerExecutor:
             _discard(launch)
             raise
         boxes = [started, *[c for c in launch.created if c.role != "primary"]]
-        return DockerSession(
+        session = DockerSession(
             api=self.api,
             spec=spec,
             primary=started,
@@ -146,6 +155,10 @@ class DockerExecutor:
             keep=self.keep,
             remote=launch.remote,
         )
+        large = inline_files(spec.task_files)[1]
+        if large:  # too big to travel as setup arguments
+            session.put_archive(session.task_data, io.BytesIO(task_files_tar(large)))
+        return session
 
     def _labels(self, spec: NodeSpec, run_label: str) -> dict[str, str]:
         labels: dict[str, Any] = {

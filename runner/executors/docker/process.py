@@ -136,6 +136,8 @@ class DockerProcess:
             result = self._execute()
         except EngineError as exc:
             result = self._lost(f"the Docker engine failed during the step: {exc.reason}")
+        except Exception as exc:  # a bug must never leave wait() hanging
+            result = ExecResult(error=f"internal error: {type(exc).__name__}: {exc}")
         self._result = result
         self._finished.set()
         self.on_exit(self)

@@ -44,7 +44,8 @@ shows as exit code 128+N, as CircleCI shows it for docker jobs.
 from __future__ import annotations
 
 # Runs as root, as the container's first process (after docker-init) or as a root exec when
-# the image's entrypoint is kept. Arguments: USER[:GROUP] WORKDIR RUNNER_DIR HOME_OVERRIDE.
+# the image's entrypoint is kept. Arguments: USER[:GROUP] WORKDIR RUNNER_DIR HOME_OVERRIDE,
+# then (PATH MODE TEXT) triples: task-data files written here, so the node needs no upload.
 # Prints one line: ``runner-ready UID GID HAS_BASH HOME`` (warnings before it).
 SETUP = r"""
 spec=$1 wd=$2 r=$3 home=$4
@@ -90,6 +91,13 @@ mk "$wd"
 mkdir -p "$r/task-data" "$r/steps" && : > "$r/bash_env" \
   && chown "$uid:$gid" "$r" "$r/task-data" "$r/steps" "$r/bash_env" 2>/dev/null \
   || echo "runner-warning cannot give $r to user $u: steps may fail to write there"
+shift 4
+while [ $# -ge 3 ]; do
+  f=$r/task-data/$1
+  mk "${f%/*}"
+  printf '%s' "$3" > "$f" && chmod "$2" "$f" && chown "$uid:$gid" "$f" 2>/dev/null
+  shift 3
+done
 b=0
 [ -x /bin/bash ] && b=1
 echo $$ > "$r/init.pid"
@@ -100,7 +108,10 @@ echo "runner-ready $uid $gid $b $home"
 # docker-init (``init: true``) is PID 1 and reaps the orphans of steps.
 KEEP_ALIVE = SETUP + r"""
 exec 0</dev/null 1>/dev/null 2>&1
-while :; do sleep 86400 || exec tail -f /dev/null; done
+if command -v sleep >/dev/null; then
+  while :; do sleep 86400; done  # a step that kills every `sleep` must not end the container
+fi
+exec tail -f /dev/null
 """
 
 # One step. Arguments: PREFIX TAG GRACE_TENTHS SHELL_WORD... (the script file is PREFIX.sh).
