@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from common import git_project
+from common import git_project, installed_env
 
 TOKEN = "bench-token-0123456789abcdef"
 CONFIG = "version: 2\njobs:\n  build:\n    machine: true\n    steps:\n      - run: echo hi\n"
@@ -37,7 +37,7 @@ PATH = "/api/v1.1/project/github/bench/app"
 
 
 def start_server(project: Path, state: Path, concurrency: int) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "RUNNER_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"}
+    env = installed_env({"RUNNER_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"})
     proc = subprocess.Popen(
         [sys.executable, "-m", "runner", "serve", "--port", "0", "--token", TOKEN,
          "--concurrency", str(concurrency)],

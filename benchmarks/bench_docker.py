@@ -31,7 +31,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import Sample, git_project, measure, runner_argv, table, time_process
+from common import (
+    Sample,
+    git_project,
+    installed_env,
+    measure,
+    runner_argv,
+    table,
+    time_process,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -105,7 +113,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
     work = Path(tempfile.mkdtemp(prefix="runner-bench-docker-"))
-    env = {**os.environ, "RUNNER_STATE_DIR": str(work / "state"), "NO_COLOR": "1"}
+    env = installed_env({"RUNNER_STATE_DIR": str(work / "state"), "NO_COLOR": "1"})
     os.environ["RUNNER_STATE_DIR"] = env["RUNNER_STATE_DIR"]
     projects = {
         name: git_project(work / name, {".circleci/config.yml": text})

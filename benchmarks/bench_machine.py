@@ -11,12 +11,11 @@ gitlab-ci-local 4.60.0 is measured on the equivalent job when it is installed
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from common import Sample, git_project, measure, runner_argv, table
+from common import Sample, git_project, installed_env, measure, runner_argv, table
 
 LINES = [f"echo step {i}" for i in range(1, 51)]
 
@@ -61,7 +60,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     repeat = parser.parse_args().repeat
     work = Path(tempfile.mkdtemp(prefix="runner-bench-"))
-    env = {**os.environ, "RUNNER_STATE_DIR": str(work / "state"), "NO_COLOR": "1"}
+    env = installed_env({"RUNNER_STATE_DIR": str(work / "state"), "NO_COLOR": "1"})
     projects = {
         name: git_project(work / name, {".circleci/config.yml": text + "\n"})
         for name, text in configs().items()

@@ -243,11 +243,13 @@ def run(
     _check_runnable(graph)
     env = project_env(request, environ)
     contexts = _contexts(request, graph, environ)
-    from runner.debug.plan import debug_hooks  # refuses a bad --from-step before anything runs
+    debug = None
+    if (request.shell or request.shell_on_failure or request.keep or request.from_step is not None
+            or request.only_step is not None):
+        from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
 
-    debug = debug_hooks(
-        request, graph, resolve_root(loaded.project.root, request.project.state_dir, environ)
-    )
+        state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
+        debug = debug_hooks(request, graph, state_root)
     secrets = tuple(env.values()) + tuple(v for c in contexts.values() for v in c.values())
     secrets += request.extra_secrets
     bus = EventBus()

@@ -6,20 +6,36 @@ never silently dropped.
 
 from __future__ import annotations
 
+import importlib
+
 from runner.config import model as m
 from runner.events import Status, StepOutcome
-from runner.steps.checkout import checkout
 from runner.steps.context import Handler, StepContext
-from runner.steps.jobdata import JOB_DATA_HANDLERS
-from runner.steps.remote_docker import setup_remote_docker
-from runner.steps.run import run_step
 
-HANDLERS: dict[type[m.Step], Handler] = {
-    m.RunStep: run_step,
-    m.CheckoutStep: checkout,
-    m.SetupRemoteDockerStep: setup_remote_docker,
-    **JOB_DATA_HANDLERS,
+# Step kind -> "module:function". Handlers are imported on first use: a run of `run` steps
+# should not pay for the archive and cache machinery (``runner run`` start-up is measured).
+_HANDLER_PATHS: dict[type[m.Step], str] = {
+    m.RunStep: "runner.steps.run:run_step",
+    m.CheckoutStep: "runner.steps.checkout:checkout",
+    m.SetupRemoteDockerStep: "runner.steps.remote_docker:setup_remote_docker",
+    m.SaveCacheStep: "runner.steps.cache:save_cache",
+    m.RestoreCacheStep: "runner.steps.cache:restore_cache",
+    m.PersistToWorkspaceStep: "runner.steps.workspace:persist_to_workspace",
+    m.AttachWorkspaceStep: "runner.steps.workspace:attach_workspace",
+    m.StoreArtifactsStep: "runner.steps.artifacts:store_artifacts",
+    m.StoreTestResultsStep: "runner.steps.artifacts:store_test_results",
 }
+_loaded: dict[type[m.Step], Handler] = {}
+
+
+def _handler(kind: type[m.Step]) -> Handler | None:
+    if kind not in _loaded:
+        path = _HANDLER_PATHS.get(kind)
+        if path is None:
+            return None
+        module, _, name = path.partition(":")
+        _loaded[kind] = getattr(importlib.import_module(module), name)
+    return _loaded[kind]
 
 
 def _not_supported(step: m.Step, ctx: StepContext) -> StepOutcome:
@@ -40,4 +56,4 @@ def _remote_docker_on_machine(step: m.Step, ctx: StepContext) -> StepOutcome:
 def handler_for(step: m.Step, executor_kind: str) -> Handler:
     if isinstance(step, m.SetupRemoteDockerStep) and executor_kind == "machine":
         return _remote_docker_on_machine
-    return HANDLERS.get(type(step), _not_supported)
+    return _handler(type(step)) or _not_supported

@@ -14,7 +14,8 @@ from runner.config.model import Step, StoreArtifactsStep, StoreTestResultsStep
 from runner.events import Status, StepOutcome, TestResultsStored
 from runner.steps.context import StepContext
 from runner.store.artifacts import copy_out, default_destination, target_dir
-from runner.store.test_results import TimingStore, parse_results
+from runner.store.test_results import parse_results
+from runner.store.timings import TimingStore
 
 SHOWN = 20  # files listed in the step's output
 

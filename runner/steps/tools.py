@@ -1,9 +1,10 @@
 """The in-job helper: ``circleci`` and ``circleci-agent`` on the PATH of every job node.
 
 At node start runner puts, under ``$CIRCLE_INTERNAL_TASK_DATA`` (as ``NodeSpec.task_files``,
-which each executor writes while it sets the node up): ``bin/circleci`` and ``bin/circleci-agent`` (one POSIX sh
-script, :file:`runner/assets/circleci`) and, when earlier successful runs of this job stored
-test results, ``circle-test-results/results.json`` with their timings. ``bin`` goes first on
+which each executor writes while it sets the node up): ``bin/circleci`` and
+``bin/circleci-agent`` (one POSIX sh script, :file:`runner/assets/circleci`) and, when earlier
+successful runs of this job stored test results, ``circle-test-results/results.json`` with
+their timings. ``bin`` goes first on
 the node's PATH. CircleCI's CLI proxies ``circleci tests`` to the agent inside a job [CLI].
 """
 
@@ -14,7 +15,7 @@ from importlib import resources
 
 from runner.executors.base import Session, TaskFile
 from runner.steps.context import RunServices
-from runner.store.test_results import TimingStore
+from runner.store.timings import TimingStore
 
 COMMANDS = ("circleci", "circleci-agent")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -14,7 +14,8 @@ from rich.console import Console
 from runner import events
 from runner.events import RunFinished, Status
 from runner.report.summary import RunSummary
-from runner.store.test_results import TimingStore, parse_results
+from runner.store.test_results import parse_results
+from runner.store.timings import TimingStore
 from tests.jobdata.conftest import Target
 
 JUNIT = """<?xml version="1.0"?>
