@@ -9,14 +9,12 @@ and independent branches keep going unless ``--fail-fast``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
@@ -36,48 +34,13 @@ from runner.graph import JobGraph, PlannedJob
 from runner.node import NodeRun, NodeSetup
 from runner.output import Masker
 from runner.project import Project
+from runner.run_types import RunOptions, RunResult, accepts
 from runner.steps.context import RunServices
 from runner.steps.tools import task_files
 from runner.store.state import StateDir
 
 if TYPE_CHECKING:
-    from runner.debug.hooks import NodeHooks
-
-# CircleCI's job statuses for ``requires`` in map form [CR], from ours.
-_REQUIRE_STATUS = {
-    Status.PASSED: "success",
-    Status.FAILED: "failed",
-    Status.TIMED_OUT: "failed",
-    Status.CANCELLED: "canceled",
-    Status.BLOCKED: "not_run",
-    Status.WAITING: "not_run",
-    Status.SKIPPED: "not_run",
-}
-_TERMINAL = {"success", "failed", "canceled", "unauthorized"}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunOptions:
-    jobs_limit: int = field(default_factory=lambda: os.cpu_count() or 1)
-    fail_fast: bool = False
-    project_env: Mapping[str, str] = field(default_factory=dict)
-    contexts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
-    approve: frozenset[str] = frozenset()  # names, or {"all"}
-    keep: bool = False
-    ssh_mode: bool = False
-    user: str = ""
-    # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None
-    debug: Callable[[NodeSpec, PlannedJob], NodeHooks | None] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    run_id: str
-    status: Status
-    exit_code: ExitCode
-    jobs: Mapping[str, Status]
-    run_dir: Path
+    pass
 
 
 @dataclass
@@ -158,7 +121,10 @@ class Engine:
         self.run_id = str(run_number)
         self.run_dir = self.state.run_dir(run_number)
         self._services = RunServices(
-            state=self.state, run_dir=self.run_dir, run_id=self.run_id, graph=self.graph,
+            state=self.state,
+            run_dir=self.run_dir,
+            run_id=self.run_id,
+            graph=self.graph,
             project=self.project,
         )
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
@@ -225,9 +191,7 @@ class Engine:
             self._start_job(state)
 
     def _accepts(self, job: PlannedJob, upstream: _JobState) -> bool:
-        wanted = job.requires_status.get(upstream.job.id, ("success",))
-        status = _REQUIRE_STATUS.get(upstream.status, "not_run")
-        return status in wanted or ("terminal" in wanted and status in _TERMINAL)
+        return accepts(job.requires_status.get(upstream.job.id, ("success",)), upstream.status)
 
     def _approval(self, state: _JobState) -> None:
         name = state.job.name
@@ -346,25 +310,21 @@ class Engine:
             labels={"com.runner.run": f"{self.state.label}.{self.run_id}"},
             task_files=task_files(self._services, job.name),
         )
+        in_workflow = job.workflow is not None
         facts = NodeFacts(
             job_name=job.name,
             node_index=node,
             node_total=job.parallelism,
             build_num=state.build_num,
             working_directory=job.job.working_directory,
-            home="",
-            bash_env="",
-            task_data="",
             branch=git.branch,
             sha=git.sha,
             tag=git.tag,
             repository_url=git.remote_url,
             username=git.username,
             reponame=git.reponame,
-            workflow_id=self.workflow_id if job.workflow else "",
-            workflow_job_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.workflow_id}/{job.id}"))
-            if job.workflow
-            else "",
+            workflow_id=self.workflow_id if in_workflow else "",
+            workflow_job_id=self._workflow_job_id(job.id) if in_workflow else "",
             pipeline_id=self.pipeline_id,
             user=self.options.user,
         )
@@ -390,6 +350,9 @@ class Engine:
             ssh_mode=self.options.ssh_mode,
             debug=self.options.debug(spec, job) if self.options.debug is not None else None,
         )
+
+    def _workflow_job_id(self, job_id: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.workflow_id}/{job_id}"))
 
     def _finish(self, duration: float) -> RunResult:
         statuses = {job_id: s.status for job_id, s in self._jobs.items()}

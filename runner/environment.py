@@ -26,9 +26,9 @@ class NodeFacts:
     node_total: int
     build_num: int
     working_directory: str  # as written: CIRCLE_WORKING_DIRECTORY keeps the tilde (#387)
-    home: str
-    bash_env: str
-    task_data: str
+    home: str = ""  # the three places a session knows, filled in once it is open
+    bash_env: str = ""
+    task_data: str = ""
     branch: str = ""
     sha: str = ""
     tag: str = ""

@@ -17,7 +17,7 @@ from typing import IO
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
 from runner.contexts import contexts_path, load_contexts
-from runner.engine import Engine, RunOptions, RunResult
+from runner.engine import Engine
 from runner.environment import parse_assignment, parse_env_file
 from runner.errors import UsageError
 from runner.events import EventBus, Notice, Subscriber
@@ -25,6 +25,7 @@ from runner.executors.base import Executor, KillPolicy
 from runner.graph import JobGraph, Selection, plan
 from runner.output import MIN_SECRET
 from runner.project import Project, find_project
+from runner.run_types import RunOptions, RunResult
 from runner.store.state import StateDir, resolve_root
 
 
@@ -237,34 +238,49 @@ def run(
     on_engine: Callable[[Engine], None] = lambda _e: None,
     executors: Mapping[str, Executor] | None = None,
 ) -> RunResult:
+    """Load, plan, check, then run: everything that can be refused is refused before a start."""
     environ = dict(os.environ if environ is None else environ)
     loaded = load(request.project, cwd=cwd, environ=environ)
     graph = plan(loaded.config, selection_for(request, loaded.project))
     _check_runnable(graph)
-    env = project_env(request, environ)
-    contexts = _contexts(request, graph, environ)
-    debug = None
-    if (request.shell or request.shell_on_failure or request.keep or request.from_step is not None
-            or request.only_step is not None):
-        from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
-
-        state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
-        debug = debug_hooks(request, graph, state_root)
-    secrets = tuple(env.values()) + tuple(v for c in contexts.values() for v in c.values())
-    secrets += request.extra_secrets
+    state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
+    options = _run_options(request, graph, environ, state_root)
     bus = EventBus()
     for subscriber in subscribers:
         bus.subscribe(subscriber)
-    for name, value in {**env, **{k: v for c in contexts.values() for k, v in c.items()}}.items():
-        if 0 < len(value.strip()) < MIN_SECRET:
-            bus.emit(
-                Notice(
-                    text=f"{name} is shorter than {MIN_SECRET} characters and will not be "
-                    "masked in output",
-                    level="warning",
-                )
-            )
-    options = RunOptions(
+    _warn_unmasked(bus, options)
+    engine = Engine(
+        graph=graph,
+        project=loaded.project,
+        state=StateDir(state_root, request.project.numbers),
+        executors=executors
+        if executors is not None
+        else build_executors(request, environ, {j.executor_kind for j in graph.jobs}),
+        bus=bus,
+        options=options,
+        approver=approver,
+        pipeline_id=loaded.pipeline_id,
+    )
+    on_engine(engine)
+    return engine.run()
+
+
+def _run_options(
+    request: RunRequest, graph: JobGraph, environ: Mapping[str, str], state_root: Path
+) -> RunOptions:
+    env = project_env(request, environ)
+    contexts = _contexts(request, graph, environ)
+    debug = None
+    if (request.shell or request.shell_on_failure or request.keep
+            or request.from_step is not None or request.only_step is not None):
+        from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
+
+        debug = debug_hooks(request, graph, state_root)
+    # -e, --env-file and context values are secrets, as project variables and contexts are on
+    # CircleCI; build parameters are not [ENV-2020]; the API's callback token is.
+    secrets = (*env.values(), *(v for c in contexts.values() for v in c.values()),
+               *request.extra_secrets)
+    return RunOptions(
         jobs_limit=request.jobs_limit or os.cpu_count() or 1,
         fail_fast=request.fail_fast,
         project_env={**request.build_parameters, **request.extra_env, **env},
@@ -276,24 +292,20 @@ def run(
         user=_user(),
         debug=debug,
     )
-    state = StateDir(
-        resolve_root(loaded.project.root, request.project.state_dir, environ),
-        request.project.numbers,
-    )
-    engine = Engine(
-        graph=graph,
-        project=loaded.project,
-        state=state,
-        executors=executors
-        if executors is not None
-        else build_executors(request, environ, {j.executor_kind for j in graph.jobs}),
-        bus=bus,
-        options=options,
-        approver=approver,
-        pipeline_id=loaded.pipeline_id,
-    )
-    on_engine(engine)
-    return engine.run()
+
+
+def _warn_unmasked(bus: EventBus, options: RunOptions) -> None:
+    """CircleCI warns about secret values too short to mask; so does runner."""
+    named = dict(options.project_env)
+    for context in options.contexts.values():
+        named.update(context)
+    for name, value in named.items():
+        if value in options.secrets and 0 < len(value.strip()) < MIN_SECRET:
+            bus.emit(Notice(
+                text=f"{name} is shorter than {MIN_SECRET} characters and will not be masked "
+                "in output",
+                level="warning",
+            ))
 
 
 def _check_runnable(graph: JobGraph) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.engine import RunResult
 from runner.events import Event, JobFinished, StepFinished, StepOutput, StepStarted
+from runner.run_types import RunResult
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 from runner.config import model as m
-from runner.engine import Engine, RunOptions
+from runner.engine import Engine
 from runner.events import EventBus, JobFinished, Status, StepFinished
 from runner.executors.base import ExecRequest, NodeSpec
 from runner.graph import Selection, plan
 from runner.project import Project
+from runner.run_types import RunOptions
 from runner.store.state import StateDir
 from tests.fakes import FakeExecutor
 from tests.support import Collected, make_project

@@ -1,0 +1,59 @@
+"""The records a run is started with and ends with, and how a requirement is judged."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from runner.errors import ExitCode
+from runner.events import Status
+from runner.executors.base import NodeSpec
+from runner.graph import PlannedJob
+
+if TYPE_CHECKING:
+    from runner.debug.hooks import NodeHooks
+
+# CircleCI's job statuses for ``requires`` in map form [CR], from ours.
+REQUIRE_STATUS = {
+    Status.PASSED: "success",
+    Status.FAILED: "failed",
+    Status.TIMED_OUT: "failed",
+    Status.CANCELLED: "canceled",
+    Status.BLOCKED: "not_run",
+    Status.WAITING: "not_run",
+    Status.SKIPPED: "not_run",
+}
+TERMINAL = {"success", "failed", "canceled", "unauthorized"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    jobs_limit: int = field(default_factory=lambda: os.cpu_count() or 1)
+    fail_fast: bool = False
+    project_env: Mapping[str, str] = field(default_factory=dict)
+    contexts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    approve: frozenset[str] = frozenset()  # names, or {"all"}
+    keep: bool = False
+    ssh_mode: bool = False
+    user: str = ""
+    # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None
+    debug: Callable[[NodeSpec, PlannedJob], NodeHooks | None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    run_id: str
+    status: Status
+    exit_code: ExitCode
+    jobs: Mapping[str, Status]
+    run_dir: Path
+
+
+def accepts(wanted: tuple[str, ...], upstream: Status) -> bool:
+    """Whether an upstream job's end satisfies a requirement (``requires`` map form [CR])."""
+    status = REQUIRE_STATUS.get(upstream, "not_run")
+    return status in wanted or ("terminal" in wanted and status in TERMINAL)
