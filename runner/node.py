@@ -217,22 +217,7 @@ class NodeRun:
             sink = StepSink(self._emit_output(index), self.s.masker)
             self._record(index, step, StepOutcome(status=skip[0], message=skip[1]), sink, None)
             return
-        is_run = isinstance(step, RunStep)
-        self.s.bus.emit(
-            StepStarted(
-                job=self.job_id,
-                node=self.s.index,
-                index=index,
-                name=step.name,
-                kind=step.kind,
-                command=step.command if isinstance(step, RunStep) else None,
-                shell=shebang(
-                    shell_for(session, getattr(step, "shell", None), self.s.spec.job.shell)
-                )
-                if is_run
-                else None,
-            )
-        )
+        self.s.bus.emit(self._started(session, index, step))
         log_path = str(self.logs / f"{index:03d}-{step.kind}.log")
         sink = StepSink(self._emit_output(index), self.s.masker, CappedLog(Path(log_path)))
         ctx = StepContext(
@@ -261,6 +246,19 @@ class NodeRun:
         self._record(index, step, outcome, sink, log_path)
         if self.s.debug is not None and outcome.status in (Status.FAILED, Status.TIMED_OUT):
             self.s.debug.step_failed(step, ctx, outcome, tuple(sink.tail))  # --shell-on-failure
+
+    def _started(self, session: Session, index: int, step: Step) -> StepStarted:
+        """The step's header: its name, and for run steps the shell line and the command."""
+        run = step if isinstance(step, RunStep) else None
+        return StepStarted(
+            job=self.job_id,
+            node=self.s.index,
+            index=index,
+            name=step.name,
+            kind=step.kind,
+            command=run.command if run else None,
+            shell=shebang(shell_for(session, run.shell, self.s.spec.job.shell)) if run else None,
+        )
 
     def _run_handler(self, step: Step, ctx: StepContext) -> StepOutcome:
         handler = handler_for(step, self.s.spec.job.executor.kind)
