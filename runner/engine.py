@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
-from runner.errors import ExitCode, UsageError
+from runner.errors import ExitCode, Interrupted, UsageError
 from runner.events import (
     EventBus,
     JobFinished,
@@ -76,6 +76,7 @@ class Engine:
         self.approver = approver
         self.masker = Masker(options.secrets)
         self.cancelled = threading.Event()
+        self._environment_failed = False  # a node met EnvironmentFailure: exit code 3
         self._cond = threading.Condition()
         self._sessions: dict[tuple[str, int], Session] = {}
         self._jobs = {j.id: _JobState(j) for j in graph.jobs}
@@ -113,10 +114,7 @@ class Engine:
 
     def run(self) -> RunResult:
         self._check_contexts()
-        for kind, executor in self.executors.items():
-            jobs = [j.job for j in self.graph.jobs if j.job and j.job.executor.kind == kind]
-            if jobs:
-                executor.prepare(jobs, lambda text: self.bus.emit(Notice(text=text)))
+        self._prepare()
         run_number, build_nums = self.state.new_run(len(self.graph.jobs))
         self.run_id = str(run_number)
         self.run_dir = self.state.run_dir(run_number)
@@ -144,6 +142,29 @@ class Engine:
             for executor in self.executors.values():
                 executor.shutdown()
         return self._finish(time.monotonic() - started)
+
+    def _prepare(self) -> None:
+        """The executors' checks and pulls, on a thread: an interrupt ends the wait at once
+        even when the engine or a registry never answers (nothing has started yet)."""
+        failures: list[BaseException] = []
+
+        def prepare() -> None:
+            try:
+                for kind, executor in self.executors.items():
+                    jobs = [j.job for j in self.graph.jobs if j.job and j.job.executor.kind == kind]
+                    if jobs:
+                        executor.prepare(jobs, lambda text: self.bus.emit(Notice(text=text)))
+            except BaseException as exc:  # raised again on the caller's thread
+                failures.append(exc)
+
+        worker = threading.Thread(target=prepare, name="prepare", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.05)
+            if self.cancelled.is_set():
+                raise Interrupted("interrupted while preparing (images, engine): nothing started")
+        if failures:
+            raise failures[0]
 
     def _check_contexts(self) -> None:
         missing = sorted(
@@ -260,7 +281,9 @@ class Engine:
         state = self._jobs[job_id]
         status = Status.FAILED
         try:
-            status = NodeRun(self._node_setup(state, node)).run()
+            node_run = NodeRun(self._node_setup(state, node))
+            status = node_run.run()
+            self._environment_failed |= node_run.environment_failed
         except Exception as exc:  # a bug must not hang the run: report it as the node's failure
             self.bus.emit(
                 Notice(
@@ -358,6 +381,8 @@ class Engine:
         statuses = {job_id: s.status for job_id, s in self._jobs.items()}
         if self.cancelled.is_set() and not self.options.fail_fast:
             status, code = Status.CANCELLED, ExitCode.INTERRUPTED
+        elif self._environment_failed:  # the engine or the disk failed under a job
+            status, code = Status.FAILED, ExitCode.ENVIRONMENT
         elif any(s.failed or s is Status.BLOCKED for s in statuses.values()):
             status, code = Status.FAILED, ExitCode.JOB_FAILED
         elif any(s is Status.WAITING for s in statuses.values()):

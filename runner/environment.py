@@ -109,7 +109,8 @@ def parse_assignment(text: str) -> tuple[str, str]:
     """``NAME=value`` (from ``-e``), with a clear error for anything else."""
     name, sep, value = text.partition("=")
     if not sep or not NAME.match(name):
-        raise ValueError(f"expected NAME=value with a valid variable name, got {text!r}")
+        shown = f"{name}=..." if sep else text  # the value may be a secret: never repeat it
+        raise ValueError(f"expected NAME=value with a valid variable name, got {shown!r}")
     return name, value
 
 

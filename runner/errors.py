@@ -48,6 +48,12 @@ class EnvironmentFailure(RunnerError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+def os_error_text(exc: OSError) -> str:
+    """An OSError in words, with the file it concerns: ``No space left on device: /x/y``."""
+    text = exc.strerror or str(exc)
+    return f"{text}: {exc.filename}" if exc.filename else text
+
+
 class Interrupted(RunnerError):
     exit_code = ExitCode.INTERRUPTED
 

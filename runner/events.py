@@ -185,12 +185,19 @@ Subscriber = Callable[[Event], None]
 class EventBus:
     """Delivers events to subscribers in order, one event at a time across threads."""
 
-    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        mask: Callable[[str], str] | None = None,
+    ) -> None:
         import time
 
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
         self._clock = clock or time.time
+        # Secrets out of every text an event carries, whoever built it (a step's name or
+        # command, a failure message, a notice): no reporter, store or API ever sees one.
+        self._mask = mask
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -198,6 +205,8 @@ class EventBus:
     def emit(self, event: Event) -> None:
         if not event.time:
             object.__setattr__(event, "time", self._clock())
+        if self._mask is not None and type(event) is not StepOutput:  # its sink masked it
+            event = _masked(event, self._mask)
         with self._lock:
             for subscriber in list(self._subscribers):
                 try:
@@ -212,6 +221,26 @@ class EventBus:
                     import sys
 
                     sys.stderr.write(f"runner: a reporter failed and was turned off: {exc!r}\n")
+
+
+def _masked(event: Event, mask: Callable[[str], str]) -> Event:
+    """``event`` with ``mask`` applied to its texts (and its outcome's message)."""
+    from dataclasses import fields, replace
+
+    changes: dict[str, Any] = {}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, str):
+            new: Any = mask(value)
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            new = tuple(mask(v) for v in value)
+        elif isinstance(value, StepOutcome):
+            new = replace(value, message=mask(value.message))
+        else:
+            continue
+        if new != value:
+            changes[f.name] = new
+    return replace(event, **changes) if changes else event
 
 
 def _silence_stdout() -> None:

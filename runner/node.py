@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from runner.barrier import DeployBarrier
 from runner.config.model import RunStep, Step, When
 from runner.environment import NodeFacts, builtin_variables, node_environment
-from runner.errors import RunnerError
+from runner.errors import EnvironmentFailure, RunnerError, os_error_text
 from runner.events import (
     EventBus,
     NodeFinished,
@@ -69,6 +69,8 @@ class NodeRun:
         self.job_id = setup.job.id
         self.failed = False
         self.cancelled = False
+        # the engine, the disk: the run ends with exit code 3, not as a job's own failure
+        self.environment_failed = False
         self.deploy_gate: bool | None = None  # node 0's barrier result, once waited for
         self.gate_reason = "skipped: the job was cancelled"
         self.logs = setup.spec.node_dir / "logs"
@@ -119,9 +121,11 @@ class NodeRun:
                 )
                 if self._halted(session):
                     break
-        except RunnerError as exc:
+        except (RunnerError, OSError) as exc:
+            error = exc if isinstance(exc, RunnerError) else EnvironmentFailure(os_error_text(exc))
             self.failed = True
-            self.notice(exc.render(), level="error")
+            self.environment_failed |= isinstance(error, EnvironmentFailure)
+            self.notice(error.render(), level="error")
         finally:
             self._finish_background(background)
             status = self._status()
@@ -243,6 +247,13 @@ class NodeRun:
         if outcome.status is Status.RUNNING:
             return  # a background step reports when it ends
         sink.close()
+        if sink.log_error is not None:  # the step ran, but its log is not all on disk
+            self.environment_failed = True
+            outcome = replace(
+                outcome,
+                status=Status.FAILED,
+                message=f"cannot write the step's log: {os_error_text(sink.log_error)}",
+            )
         self._record(index, step, outcome, sink, log_path)
         if self.s.debug is not None and outcome.status in (Status.FAILED, Status.TIMED_OUT):
             self.s.debug.step_failed(step, ctx, outcome, tuple(sink.tail))  # --shell-on-failure
@@ -266,7 +277,11 @@ class NodeRun:
         try:
             outcome = handler(step, ctx)
         except RunnerError as exc:
+            self.environment_failed |= isinstance(exc, EnvironmentFailure)
             outcome = StepOutcome(status=Status.FAILED, message=exc.render())
+        except OSError as exc:  # the disk under the state directory (caches, workspaces)
+            self.environment_failed = True
+            outcome = StepOutcome(status=Status.FAILED, message=os_error_text(exc))
         if not outcome.duration:
             outcome = replace(outcome, duration=time.monotonic() - started)
         return outcome

@@ -10,6 +10,7 @@ its head and tail, stating how much was dropped in between.
 from __future__ import annotations
 
 import codecs
+import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -79,29 +80,62 @@ class CappedLog:
         self._tail_size = 0
         self._tail_limit = tail
         self._dropped = 0
+        # Lines wait here and join the tail in blocks: a deque of millions of one-character
+        # lines (``yes ''``) costs ~60 bytes a line, a hundred megabytes for a 2 MiB tail.
+        self._block: list[str] = []
+        self._block_size = 0
+        self._block_limit = max(1, min(MAX_PENDING, tail // 32))
+        # The disk filling up must not stop the step (nor the thread pumping its output):
+        # the first error is kept for the step's result, and the log stops growing.
+        self.error: OSError | None = None
 
     def write(self, text: str) -> None:
         if self._head_left > 0:
             piece = text[: self._head_left]
-            self._file.write(piece)
+            self._disk(self._file.write, piece)
             self._head_left -= len(piece)
             text = text[len(piece) :]
             if not text:
                 return
-        self._tail.append(text)
+        self._block.append(text)
+        self._block_size += len(text)
         self._tail_size += len(text)
+        if self._block_size >= self._block_limit:
+            self._tail.append("".join(self._block))
+            self._block.clear()
+            self._block_size = 0
         while self._tail_size > self._tail_limit and self._tail:
             old = self._tail.popleft()
             self._tail_size -= len(old)
             self._dropped += len(old)
 
+    def flush(self) -> None:
+        """Put what is buffered on disk: a follower of the file (the API serving a CLI run's
+        log) sees it, and a crash of runner loses nothing of the head."""
+        if not self._file.closed:
+            self._disk(self._file.flush)
+
     def close(self) -> None:
         if self._file.closed:
             return
         if self._dropped:
-            self._file.write(f"\n[runner: {self._dropped} characters of output dropped here]\n")
-        self._file.writelines(self._tail)
-        self._file.close()
+            self._disk(
+                self._file.write, f"\n[runner: {self._dropped} characters of output dropped here]\n"
+            )
+        self._disk(self._file.writelines, self._tail)
+        self._disk(self._file.writelines, self._block)
+        self._disk(self._file.close)
+
+    def _disk(self, call: Callable[..., object], *args: object) -> None:
+        if self.error is not None:
+            return
+        try:
+            call(*args)
+        except OSError as exc:
+            self.error = exc
+            self._head_left = 0
+            with contextlib.suppress(OSError):  # what is buffered cannot be written either
+                self._file.close()
 
 
 class StepSink:
@@ -135,6 +169,8 @@ class StepSink:
     def idle(self) -> None:
         if self._pending:
             self._flush_partial()
+        if self._log is not None:  # a quiet moment: the log on disk catches up
+            self._log.flush()
 
     def _flush_partial(self) -> None:
         cut = self._masker.safe_cut(self._pending)
@@ -157,6 +193,11 @@ class StepSink:
             self.tail.append((self._tail_piece + shown)[-TAIL_WIDTH:])
             self._tail_piece = ""
         self._emit(shown, partial)
+
+    @property
+    def log_error(self) -> OSError | None:
+        """Why the step's log could not be written in full (the disk), if it could not."""
+        return self._log.error if self._log is not None else None
 
     def close(self) -> None:
         rest = self._pending + self._decoder.decode(b"", final=True)

@@ -23,7 +23,7 @@ from runner.errors import UsageError
 from runner.events import EventBus, Notice, Subscriber
 from runner.executors.base import Executor, KillPolicy
 from runner.graph import JobGraph, Selection, plan
-from runner.output import MIN_SECRET
+from runner.output import MIN_SECRET, Masker
 from runner.project import Project, find_project
 from runner.run_types import RunOptions, RunResult
 from runner.store.state import StateDir, resolve_root
@@ -245,7 +245,7 @@ def run(
     _check_runnable(graph)
     state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
     options = _run_options(request, graph, environ, state_root)
-    bus = EventBus()
+    bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     _warn_unmasked(bus, options)

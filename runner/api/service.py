@@ -24,7 +24,7 @@ from runner.api.live import LiveLogs
 from runner.api.projects import ProjectIndex, ServedProject
 from runner.api.queue import QueueClosed, QueuedRun, RunQueue
 from runner.api.triggers import Refs, Validator
-from runner.errors import RunnerError
+from runner.errors import Interrupted, RunnerError
 from runner.events import Subscriber
 from runner.graph import JobGraph
 from runner.store.history import JobRow, RunRow, workflow_uuid
@@ -177,6 +177,8 @@ class ApiService:
             # Normally a no-op; if the history writer gave up mid-run (the bus turns a failing
             # subscriber off), the result still ends the run in the store.
             self._end(item, "", status=result.status.value)
+        except Interrupted as exc:  # cancelled while its executors were preparing
+            self._end(item, exc.render(), status="cancelled")
         except RunnerError as exc:
             self._end(item, exc.render())
         except Exception as exc:  # a worker must outlive any run's failure

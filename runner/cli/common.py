@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from runner.errors import ExitCode, RunnerError
+from runner.errors import ExitCode, RunnerError, os_error_text
 
 if TYPE_CHECKING:
     from runner.runflow import ProjectRequest
@@ -43,6 +43,9 @@ def errors_to_exit() -> Iterator[None]:
     except RunnerError as exc:
         typer.echo(exc.render(), err=True)
         raise typer.Exit(int(exc.exit_code)) from None
+    except OSError as exc:  # the disk (the state directory full, unwritable): the environment
+        typer.echo(f"runner: {os_error_text(exc)}", err=True)
+        raise typer.Exit(int(ExitCode.ENVIRONMENT)) from None
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None

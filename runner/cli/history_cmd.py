@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _store(config: Path | None, project_dir: Path | None, state_dir: Path | None) -> HistoryStore:
+    import contextlib
     import os
+    import sqlite3
 
     from runner.project import find_project
     from runner.store.history import HistoryStore
@@ -30,7 +32,10 @@ def _store(config: Path | None, project_dir: Path | None, state_dir: Path | None
 
     project = find_project(config=config, project_dir=project_dir)
     store = HistoryStore.for_state(resolve_root(project.root, state_dir, os.environ))
-    reconcile(store)  # a run whose process is gone is shown as interrupted, not running
+    # A run whose process is gone is shown as interrupted, not running; on a full disk or a
+    # read-only state directory that cannot be written down, and what is recorded still shows.
+    with contextlib.suppress(sqlite3.Error, OSError):
+        reconcile(store)
     return store
 
 

@@ -59,6 +59,9 @@ def read_jobs(r: Reader, root: MDict) -> dict[str, m.Job]:
         return {}
     out: dict[str, m.Job] = {}
     for name, node in jobs.items():
+        if not name.strip():  # it could never be named on the command line or in a workflow
+            r.problem(jobs.key_mark_of(name), "jobs", f"a job name cannot be blank: '{name}'")
+            continue
         job = read_job(r, name, node, jobs.mark_of(name))
         if job is not None:
             out[name] = job

@@ -17,6 +17,7 @@ from runner.errors import ConfigError, ConfigProblem, Mark, did_you_mean
 _TRUE_WORDS = frozenset({"true", "yes", "on", "y"})
 _FALSE_WORDS = frozenset({"false", "no", "off", "n"})
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|s|m|h)")
+_MAX_DURATION = (2**63 - 1) / 1e9  # seconds: Go's time.Duration, about 292 years
 
 
 def kind_of(value: Any) -> str:
@@ -247,6 +248,13 @@ class Reader:
                 join(path, key),
                 f"invalid duration '{text}'",
                 "use a number and a unit, such as 20m, 1.5h or 90s",
+            )
+            return default
+        if not total <= _MAX_DURATION:  # CircleCI parses durations with Go: int64 nanoseconds
+            self.problem(
+                node.mark_of(key),
+                join(path, key),
+                f"invalid duration '{text}': longer than the longest duration (2562047h)",
             )
             return default
         return total

@@ -138,7 +138,7 @@ class _Builder:
             return key
         if isinstance(key, MDict | MList):
             raise self.fail(mark, "a mapping key must be a plain string, not a collection")
-        shown = raw if raw is not None else scalar_text(key)
+        shown = raw if raw is not None else "null" if key is None else scalar_text(key)
         raise self.fail(
             mark,
             f"mapping key {shown or 'null'} is a {_type_name(key)}, not a string",
@@ -266,6 +266,14 @@ def parse_text(text: str, file: str) -> Any:
         where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file, 1, 1)
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise ConfigError([ConfigProblem(where, "", f"invalid YAML: {problem}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, controls)
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        raise ConfigError.single(
+            Mark(file, line, col), "", f"invalid YAML: unacceptable character #x{code:04x}: "
+            f"{exc.reason}"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigProblem(Mark(file, 1, 1), "", f"invalid YAML: {exc}")]) from None
     if not builder.root_set or builder.root is None:

@@ -43,6 +43,7 @@ class Expander:
     def __init__(self, interp: Interpolator, *, steps: Complete, executor: Complete) -> None:
         self.interp = interp
         self.cache: dict[Any, Any] = {}
+        self.matrix_jobs = 0  # jobs the config's matrices make, against MAX_MATRIX_JOBS
         self._steps = steps
         self._executor = executor
 

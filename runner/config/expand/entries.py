@@ -10,6 +10,7 @@ unless ``name`` says otherwise (``<< matrix.x >>`` allowed there) [CR "matrix"][
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ from runner.errors import ConfigError, ConfigProblem, Mark, did_you_mean
 ENTRY_KEYS = ("requires", "filters", "context", "type", "name")  # what the validator reads
 INVOCATION_KEYS = (*ENTRY_KEYS, "matrix", "pre-steps", "post-steps")
 MATRIX_KEYS = ("parameters", "exclude", "alias")
+# Jobs all matrices of a config may make (GitHub allows 256 per matrix, GitLab 200): counted
+# before any is made, so a product of 10 parameters of 10 values is refused at once.
+MAX_MATRIX_JOBS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,12 @@ def _matrix(
     for key, value in body.items():
         if key != "matrix":
             copy_entry(rest, body, key, value)
+    x.matrix_jobs += math.prod(len(params[n]) for n in names)
+    if x.matrix_jobs > MAX_MATRIX_JOBS:  # before any is made: 10 x 10 values is 10**10 jobs
+        fail(body.mark_of("matrix"), where,
+             f"the config's matrices make more than {MAX_MATRIX_JOBS:,} jobs "
+             f"(this one: {math.prod(len(params[n]) for n in names):,})",
+             "use fewer parameter values, or split the workflow")
     out: list[Instance] = []
     for combo in itertools.product(*(range(len(params[n])) for n in names)):
         texts = {n: params[n].text(i) or "" for n, i in zip(names, combo, strict=True)}

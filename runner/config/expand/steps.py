@@ -15,8 +15,8 @@ from runner.config.expand.context import Env, Expander
 from runner.config.expand.logic import evaluate
 from runner.config.expand.namespace import Definition
 from runner.config.expand.nodes import ExpandedSteps, add_item, extend_items, fail, freeze
-from runner.config.steps import STEP_KINDS
 from runner.config.reader import join, kind_of
+from runner.config.steps import STEP_KINDS
 from runner.config.yaml import MDict, MList
 from runner.errors import Mark, did_you_mean
 
@@ -25,6 +25,9 @@ BUILTIN_STEPS = frozenset({*STEP_KINDS, *(k.replace("_", "-") for k in STEP_KIND
 COMMAND_KEYS = ("description", "parameters", "steps")
 CONDITIONAL_KEYS = ("condition", "steps")
 _SPECIAL = frozenset({"steps", "when", "unless"})
+# Commands calling commands several times multiply steps (10 calls, 9 levels deep: 10**9), a
+# "billion laughs" of their own: a list of steps past this size is refused, never built.
+MAX_STEPS = 10_000
 
 
 def expand_steps(x: Expander, steps: Any, env: Env, mark: Mark, path: str) -> ExpandedSteps:
@@ -35,6 +38,9 @@ def expand_steps(x: Expander, steps: Any, env: Env, mark: Mark, path: str) -> Ex
 
 def _splice(x: Expander, out: MList, steps: Any, env: Env, *, mark: Mark, path: str) -> None:
     if isinstance(steps, ExpandedSteps):
+        if len(out) + len(steps) > MAX_STEPS:
+            fail(mark, path, f"the steps expand to more than {MAX_STEPS:,} steps",
+                 "commands that call commands many times multiply their steps")
         extend_items(out, steps)
         return
     if steps is None:
@@ -54,7 +60,7 @@ def _step(x: Expander, out: MList, steps: MList, index: int, item: Any, *, env: 
         name, args = next(iter(item.items()))
         key_mark = item.key_marks[name]
     elif isinstance(item, ExpandedSteps):  # ``- << parameters.steps >>`` as a step
-        extend_items(out, item)
+        _splice(x, out, item, env, mark=steps.item_marks[index], path=join(path, index))
         return
     else:
         add_item(out, steps, index, item)  # not a step: the validator says why

@@ -30,13 +30,13 @@ from typing import Any
 
 from runner.config.model import DockerImage
 from runner.errors import EnvironmentFailure
+from runner.executors.base import TaskFile
 from runner.executors.docker import labels as lab
 from runner.executors.docker import scripts
 from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.images import ImageFacts
 from runner.executors.docker.remote import RemoteDocker
 from runner.executors.docker.resources import Limits
-from runner.executors.base import TaskFile
 
 RUNNER_DIR = "/tmp/.runner"  # the node's scripts, BASH_ENV and task data, in the container
 READY_TIMEOUT = 60.0

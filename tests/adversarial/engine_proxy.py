@@ -1,0 +1,124 @@
+"""A TCP proxy in front of the local Docker engine, for faults at a chosen moment.
+
+Tests point runner at it with ``DOCKER_HOST=tcp://127.0.0.1:PORT``. Requests pass through
+unchanged, except those a rule holds: the first bytes of a request (``METHOD /v1.41/PATH``) are
+matched against a regular expression, the rule's event is set (the test's cue to act), and the
+request waits ``seconds`` (or until :meth:`cut`) before it reaches the engine. :meth:`cut`
+stops the engine for runner: every connection is closed and new ones are refused, exactly what
+a client sees when ``dockerd`` goes away, without touching the engine other tests use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+
+ENGINE = "/var/run/docker.sock"
+_REQUEST = re.compile(rb"^(GET|POST|PUT|DELETE|HEAD) (\S+) HTTP/1\.[01]\r\n")
+
+
+@dataclass
+class Hold:
+    method: str
+    path: re.Pattern[str]
+    seconds: float
+    times: int = 1  # how many matching requests are held
+    arrived: threading.Event = field(default_factory=threading.Event)
+    seen: list[str] = field(default_factory=list)
+
+
+class EngineProxy:
+    def __init__(self) -> None:
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(64)
+        self.port = self._server.getsockname()[1]
+        self.holds: list[Hold] = []
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._cut = threading.Event()
+        self.requests: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def hold(self, method: str, path: str, seconds: float, times: int = 1) -> Hold:
+        rule = Hold(method, re.compile(path), seconds, times)
+        self.holds.append(rule)
+        return rule
+
+    def start(self) -> EngineProxy:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def cut(self) -> None:
+        """The engine goes away: close everything, refuse what comes next."""
+        self._cut.set()
+        with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
+            self._server.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._server.close()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    stop = cut
+
+    def _accept(self) -> None:
+        while not self._cut.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(ENGINE)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_client:
+                    self._maybe_hold(data)
+                if self._cut.is_set():
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+    def _maybe_hold(self, data: bytes) -> None:
+        found = _REQUEST.match(data)
+        if found is None:
+            return
+        method, path = found.group(1).decode(), found.group(2).decode()
+        self.requests.append(f"{method} {path}")
+        for rule in self.holds:
+            if rule.method == method and rule.path.search(path) and len(rule.seen) < rule.times:
+                rule.seen.append(path)
+                rule.arrived.set()
+                self._cut.wait(rule.seconds)
+                return

@@ -1,0 +1,210 @@
+"""Faults of the environment: the Docker engine going away, the state directory's disk filling.
+
+Each ends with a clear message, exit 3 (the environment failed), no traceback, no hang, and no
+corrupt cache or history. The engine is "stopped" by cutting a proxy runner talks to
+(:class:`EngineProxy`), never the engine other tests use; the disk is a 2 MiB tmpfs mounted
+for the test (skipped where mounting is not allowed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.store.state import StateDir
+from tests.adversarial.engine_proxy import EngineProxy
+from tests.adversarial.helpers import (
+    BUSYBOX_IMAGE,
+    Outcome,
+    Running,
+    no_traceback,
+    runner,
+    wait_for,
+)
+from tests.support import make_project
+
+FAST = {"RUNNER_STOP_GRACE": "0.5,0.5"}
+
+
+def docker_project(root: Path, steps: str) -> Path:
+    body = textwrap.indent(textwrap.dedent(steps).strip("\n"), "      ")
+    return make_project(
+        root,
+        f"version: 2.1\njobs:\n  build:\n    docker: [{{image: {BUSYBOX_IMAGE}}}]\n"
+        f"    steps:\n{body}\n",
+    )
+
+
+def assert_environment_failed(outcome: Outcome, *words: str) -> None:
+    no_traceback(outcome)
+    assert outcome.code == 3, (outcome.code, outcome.stderr, outcome.stdout[-3000:])
+    text = outcome.stdout + outcome.stderr
+    for word in words:
+        assert word in text, text[-3000:]
+
+
+def labelled(state: Path) -> list[str]:
+    from tests.docker.helpers import containers
+
+    return [c.name for c in containers(StateDir(state.resolve()).label)]
+
+
+# ---------------------------------------------------------------- the engine goes away
+
+
+@pytest.mark.docker
+def test_no_engine_at_all(tmp_path: Path) -> None:
+    proxy = EngineProxy()
+    proxy.cut()  # nothing listens there
+    outcome = runner(["run"], docker_project(tmp_path / "p", "- run: echo hi"),
+                     env={"DOCKER_HOST": proxy.url})
+    assert_environment_failed(outcome, "cannot reach the Docker engine")
+    assert outcome.stdout == ""
+
+
+@pytest.mark.docker
+def test_the_engine_stops_while_a_step_runs(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proxy = EngineProxy().start()
+    project = docker_project(tmp_path / "p", "- run: echo started; sleep 60\n"
+                             "- run: {name: later, command: echo never, when: always}")
+    run = Running(["run"], project, env={"DOCKER_HOST": proxy.url, **FAST})
+    try:
+        run.wait_for(lambda: run.saw("│ started"), "the step")
+        proxy.cut()
+        outcome = run.finish(timeout=90)
+        assert_environment_failed(outcome, "Connection refused", "`runner clean` removes")
+        assert "│ never" not in outcome.stdout
+        assert outcome.seconds < 60
+    finally:
+        proxy.stop()
+    # the engine is back: what the cut run could not remove goes with `runner clean`
+    cleaned = runner(["clean"], project)
+    no_traceback(cleaned)
+    assert cleaned.code == 0, cleaned.stderr
+    wait_for(lambda: labelled(state) == [], timeout=30, what="the containers to go")
+
+
+@pytest.mark.docker
+def test_the_engine_stops_while_containers_are_created(tmp_path: Path) -> None:
+    proxy = EngineProxy().start()
+    held = proxy.hold("POST", r"/containers/create", seconds=600)
+    project = docker_project(tmp_path / "p", "- run: echo never")
+    run = Running(["run"], project, env={"DOCKER_HOST": proxy.url, **FAST})
+    try:
+        run.wait_for(held.arrived.is_set, "container creation")
+        proxy.cut()
+        outcome = run.finish(timeout=90)
+        assert_environment_failed(outcome, "cannot create the primary container")
+        assert "│ never" not in outcome.stdout
+    finally:
+        proxy.stop()
+    runner(["clean"], project)
+
+
+@pytest.mark.docker
+@pytest.mark.xfail(
+    strict=True,
+    reason="docker executor (unfinished, another engineer's): when the engine goes away the "
+    "messages blame the container (process._lost: 'the container stopped during the step') or "
+    "carry requests' half-stripped wording (connection.reason_of: \"Connection aborted.', "
+    "RemoteDisconnected('Remote end closed connection...\") instead of saying that the Docker "
+    "engine stopped answering",
+)
+@pytest.mark.parametrize("phase", ["create", "step"])
+def test_an_engine_that_goes_away_is_named_in_the_message(tmp_path: Path, phase: str) -> None:
+    proxy = EngineProxy().start()
+    held = proxy.hold("POST", r"/containers/create", seconds=600) if phase == "create" else None
+    project = docker_project(tmp_path / "p", "- run: echo started; sleep 60")
+    run = Running(["run"], project, env={"DOCKER_HOST": proxy.url, **FAST})
+    try:
+        if held is not None:
+            run.wait_for(held.arrived.is_set, "container creation")
+        else:
+            run.wait_for(lambda: run.saw("│ started"), "the step")
+        proxy.cut()
+        outcome = run.finish(timeout=90)
+    finally:
+        proxy.stop()
+        runner(["clean"], project)
+    assert_environment_failed(outcome, "Docker engine")
+    assert "RemoteDisconnected" not in outcome.stdout
+    assert "the container stopped" not in outcome.stdout
+
+
+# ---------------------------------------------------------------- the disk fills
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB filesystem for the state directory (root only: skipped elsewhere)."""
+    where = tmp_path / "small"
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield where / "state"
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
+
+
+def _history_is_sound(state: Path) -> None:
+    db = state / "history.sqlite"
+    if not db.exists():
+        return
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_full_disk_while_a_step_prints(tmp_path: Path, small_disk: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n"
+        "      - run: head -c 6000000 /dev/zero | tr '\\0' x; echo; echo done\n",
+    )
+    outcome = runner(["run"], project, env={"RUNNER_STATE_DIR": str(small_disk)}, timeout=90)
+    assert_environment_failed(outcome, "No space left on device")
+    _history_is_sound(small_disk)
+    history = runner(["history"], project, env={"RUNNER_STATE_DIR": str(small_disk)})
+    no_traceback(history)
+    assert history.code == 0, history.stderr
+
+
+def test_a_full_disk_while_a_cache_is_saved(tmp_path: Path, small_disk: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n"
+        "      - run: mkdir -p ~/data && head -c 3000000 /dev/urandom > ~/data/blob\n"
+        "      - save_cache: {key: data-v1, paths: [~/data]}\n",
+    )
+    outcome = runner(["run"], project, env={"RUNNER_STATE_DIR": str(small_disk)}, timeout=90)
+    assert_environment_failed(outcome, "No space left on device")
+    entries = small_disk / "caches" / "entries"
+    assert not entries.exists() or not list(entries.iterdir())  # never a partial cache
+    leftovers = list((small_disk / "caches" / "tmp").glob("*/*")) if (
+        small_disk / "caches" / "tmp").exists() else []
+    assert leftovers == [], leftovers
+    _history_is_sound(small_disk)
+
+
+def test_a_full_disk_before_anything_starts(tmp_path: Path, small_disk: Path) -> None:
+    small_disk.mkdir()
+    (small_disk / "filler").write_bytes(b"\0" * (2 * 1024 * 1024 - 8192))
+    with contextlib.suppress(OSError):  # fill what is left
+        (small_disk / "filler2").write_bytes(b"\0" * 65536)
+    project = make_project(
+        tmp_path / "p",
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run: echo hi\n",
+    )
+    outcome = runner(["run"], project, env={"RUNNER_STATE_DIR": str(small_disk)}, timeout=60)
+    assert_environment_failed(outcome, "No space left on device")
