@@ -109,14 +109,6 @@ def test_the_engine_stops_while_containers_are_created(tmp_path: Path) -> None:
 
 
 @pytest.mark.docker
-@pytest.mark.xfail(
-    strict=True,
-    reason="docker executor (unfinished, another engineer's): when the engine goes away the "
-    "messages blame the container (process._lost: 'the container stopped during the step') or "
-    "carry requests' half-stripped wording (connection.reason_of: \"Connection aborted.', "
-    "RemoteDisconnected('Remote end closed connection...\") instead of saying that the Docker "
-    "engine stopped answering",
-)
 @pytest.mark.parametrize("phase", ["create", "step"])
 def test_an_engine_that_goes_away_is_named_in_the_message(tmp_path: Path, phase: str) -> None:
     proxy = EngineProxy().start()

@@ -154,16 +154,7 @@ def _paused_reader(stream: IO[str], done: threading.Event) -> None:
         pytest.param(
             BUSYBOX,
             id="busybox",
-            marks=[
-                pytest.mark.docker,
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="docker executor (unfinished, another engineer's): the exec stream "
-                    "is read into an unbounded queue.Queue in process.DockerProcess._pump, so "
-                    "output the consumer cannot take yet piles up in memory; a bounded queue "
-                    "(maxsize=16) keeps it flat",
-                ),
-            ],
+            marks=[pytest.mark.docker],
         ),
     ],
 )
@@ -322,22 +313,12 @@ def test_background_and_daemonised_children_do_not_survive_the_step(
     _escapes(tmp_path, executor, ESCAPES, 5)
 
 
-UNFINISHED_SWEEP = pytest.mark.xfail(
-    strict=True,
-    reason="docker executor (unfinished, another engineer's): scripts.STEP stops leftovers "
-    "with `kill -TERM $left` by pid, so the children of a setsid daemon (not yet orphans when "
-    "the step ends) are re-parented to docker-init and keep running until the container goes; "
-    "signalling each leftover's group (`kill -TERM -- -$p`) as the machine executor does "
-    "would stop them",
-)
-
-
 @pytest.mark.parametrize(
     "executor",
     [
         EXECUTORS[0],
-        pytest.param(BUSYBOX, id="busybox", marks=[pytest.mark.docker, UNFINISHED_SWEEP]),
-        pytest.param(DEBIAN, id="debian", marks=[pytest.mark.docker, UNFINISHED_SWEEP]),
+        pytest.param(BUSYBOX, id="busybox", marks=pytest.mark.docker),
+        pytest.param(DEBIAN, id="debian", marks=pytest.mark.docker),
     ],
 )
 def test_the_children_of_a_daemon_do_not_survive_the_step(tmp_path: Path, executor: str) -> None:

@@ -21,6 +21,7 @@ START_HINT = (
     "or set DOCKER_HOST to an engine that runs"
 )
 _OS_ERROR = re.compile(r"(?:\[Errno -?\d+\] |Error\(-?\d+, ')(?P<text>[^'\")\]]+)")
+_ABORTED = ("Connection aborted", "RemoteDisconnected", "Connection broken")
 MIN_API = "1.41"  # Docker 20.10; newer engines still serve it
 API_TIMEOUT = 120  # seconds for one API call; streams have no timeout
 
@@ -48,6 +49,9 @@ def reason_of(exc: BaseException) -> str:
     found = _OS_ERROR.search(text)
     if found:
         return found.group("text")
+    if any(marker in text for marker in _ABORTED):
+        # requests' "('Connection aborted.', RemoteDisconnected(...))": the engine went away
+        return "the Docker engine closed the connection (stopped or restarted?)"
     for marker in ("Caused by ", "Error while fetching server API version: "):
         if marker in text:
             text = text.split(marker, 1)[1]

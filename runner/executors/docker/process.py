@@ -135,7 +135,7 @@ class DockerProcess:
         try:
             result = self._execute()
         except EngineError as exc:
-            result = self._lost(f"the Docker engine failed during the step: {exc.reason}")
+            result = self._lost(f"lost the Docker engine during the step: {exc.reason}")
         except Exception as exc:  # a bug must never leave wait() hanging
             result = ExecResult(error=f"internal error: {type(exc).__name__}: {exc}")
         self._result = result
@@ -160,7 +160,8 @@ class DockerProcess:
         return self._result_of(code, leftovers)
 
     def _pump(self, stream: Iterator[bytes]) -> None:
-        chunks: queue.Queue[bytes | None] = queue.Queue()
+        # Bounded: a console that stops reading must slow the step, not grow runner's memory.
+        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
 
         def read() -> None:
             try:
@@ -206,7 +207,9 @@ class DockerProcess:
         while True:
             try:
                 state = self.host.api.exec_inspect(exec_id)
-            except EngineError:
+            except EngineError as exc:
+                if exc.status is None:
+                    raise  # no answer at all: the engine is gone, not just the container
                 return None
             code = state.get("ExitCode")
             if not state.get("Running") and isinstance(code, int):

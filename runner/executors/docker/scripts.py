@@ -140,7 +140,7 @@ oom
 [ "$n" = "$before" ] || : > "$d.oom"
 init=
 read -r init 2>/dev/null < "${d%/steps/*}/init.pid"
-left= orphans=
+left= orphans= groups=
 for f in /proc/[0-9]*/stat; do
   p=${f#/proc/} && p=${p%/stat}
   [ "$p" = "$$" ] && continue
@@ -155,8 +155,14 @@ for f in /proc/[0-9]*/stat; do
   fi
 done
 for p in $orphans; do  # busybox grep stops at a NUL: one entry per line first
-  tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qxF "RUNNER_STEP_ID=$tag" \
-    && left="$left $p"
+  tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qxF "RUNNER_STEP_ID=$tag" || continue
+  left="$left $p"
+  # A daemon that left with setsid leads its own group: its children are in that group and
+  # are no orphans yet, so the group is stopped too.
+  s= && read -r s 2>/dev/null < "/proc/$p/stat"
+  s=${s##*) }
+  set -- $s
+  [ "$3" = "$p" ] && groups="$groups -$p"
 done
 if [ -n "$left" ]; then
   n=0
@@ -169,6 +175,7 @@ if [ -n "$left" ]; then
   done > "$d.left"
   [ "$n" -le 10 ] || echo "and $((n - 10)) more" >> "$d.left"
   kill -TERM $left 2>/dev/null
+  for g in $groups; do kill -TERM "$g" 2>/dev/null; done
   i=0
   while [ "$i" -lt "$grace" ]; do
     alive=
@@ -178,6 +185,7 @@ if [ -n "$left" ]; then
     i=$((i + 1))
   done
   kill -KILL $left 2>/dev/null
+  for g in $groups; do kill -KILL "$g" 2>/dev/null; done
 fi
 exit $rc
 """
