@@ -1,4 +1,4 @@
-"""Small pieces the job-data stores share: locks, atomic JSON, and archive files with digests.
+"""Archive files with digests, as the job-data stores keep them.
 
 An archive file is written through :class:`ArchiveWriter`: the tar stream coming out of a node
 is checked member by member (:func:`runner.archive.scan`) while a second thread compresses,
@@ -9,15 +9,11 @@ was written is refused, never half-used.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
 import queue
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,29 +30,17 @@ from runner.archive import (
     scan,
 )
 from runner.archive.stream import GZIP_LEVEL
+from runner.store.atomic import locked, read_json, write_json
 
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock held on ``path`` (created if missing), across processes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Replace ``path`` atomically: readers see the old or the new file, never a part."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+__all__ = [
+    "StoredArchive",
+    "locked",
+    "open_archive",
+    "read_json",
+    "store_archive",
+    "verify",
+    "write_json",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,16 @@ so two runs of one project at once never share a number or a directory.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from runner.store.atomic import locked
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -61,15 +62,8 @@ class StateDir:
     def runs(self) -> Path:
         return self.root / "runs"
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / "lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def locked(self) -> AbstractContextManager[None]:
+        return locked(self.root / "lock")
 
     def _bump(self, **counts: int) -> dict[str, int]:
         """Advance named counters under the lock; return each counter's first new number."""

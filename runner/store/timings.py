@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.store.files import locked, write_json
+from runner.store.atomic import locked, write_json
 from runner.store.state import safe_name
 
 if TYPE_CHECKING:
