@@ -11,9 +11,10 @@ import uuid
 from pathlib import Path
 
 from runner.events import StepFinished, StepStarted
-from tests.contract.conftest import Target, pid_alive
+from tests.contract.conftest import pid_alive
 from tests.docker.helpers import run_with
 from tests.support import make_project
+from tests.targets import Target
 
 
 def outcomes(run: object, node: int | None = None) -> list[tuple[str, str, int | None, str]]:
@@ -229,7 +230,7 @@ def test_leftovers_of_a_step_are_stopped_at_its_end(target: Target, tmp_path: Pa
     mark = uuid.uuid4().hex
     run = run_with(project, target.executors(), env=(f"MARK={mark}",))
     step = run.step("forgets a server")
-    assert step.outcome.status.value == "passed" and step.outcome.duration < 5
+    assert step.outcome.status.value == "passed" and step.outcome.duration < 30  # not the 300 s sleep
     assert any("stopped what the step left running" in n for n in run.notices())
     assert run.output() == ["started", "nothing left"]
 

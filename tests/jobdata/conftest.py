@@ -1,80 +1,17 @@
-"""Job-data tests run on every executor: the machine executor, and the docker executor on
-Debian (bash) and on busybox (``sh`` only). A test writes its jobs once, with ``EXECUTOR``
-where the executor goes, and ``target.config()`` fills it in."""
+"""Job-data tests run on every executor (see ``tests.targets``)."""
 
 from __future__ import annotations
 
-import textwrap
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from runner.executors.base import Executor
-from tests.docker.helpers import (
-    BUSYBOX,
-    DEBIAN,
-    containers,
-    docker_executor,
-    machine_executor,
-    run_with,
-)
-from tests.support import Collected, make_project
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    executor_yaml: str
-    kind: str
-    make: Callable[[], Executor]
-
-    def config(self, text: str) -> str:
-        out: list[str] = []
-        for line in textwrap.dedent(text).lstrip("\n").splitlines():
-            if line.strip() == "EXECUTOR":
-                indent = line[: len(line) - len(line.lstrip())]
-                out.extend(indent + part for part in self.executor_yaml.splitlines())
-            else:
-                out.append(line)
-        return "\n".join(out) + "\n"
-
-    def project(self, root: Path, config: str, files: dict[str, str] | None = None) -> Path:
-        return make_project(root, self.config(config), files)
-
-    def run(self, project: Path, **fields: object) -> Collected:
-        return run_with(project, {self.kind: self.make()}, **fields)
-
-
-TARGETS = [
-    pytest.param(Target("machine", "machine: true", "machine", machine_executor), id="machine"),
-    pytest.param(
-        Target("debian", f"docker:\n  - image: {DEBIAN}", "docker", docker_executor),
-        id="docker-debian",
-        marks=pytest.mark.docker,
-    ),
-    pytest.param(
-        Target("busybox", f"docker:\n  - image: {BUSYBOX}", "docker", docker_executor),
-        id="docker-busybox",
-        marks=pytest.mark.docker,
-    ),
-]
+from tests.targets import TARGETS, Target, each_target
 
 
 @pytest.fixture(params=TARGETS)
 def target(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Target]:
-    """A state directory of the test's own (docker runs are labelled with its name); a docker
-    target must leave no container behind."""
-    name = f"state-{uuid.uuid4().hex[:10]}"
-    monkeypatch.setenv("RUNNER_STATE_DIR", str(tmp_path / name))
-    chosen: Target = request.param
-    yield chosen
-    if chosen.kind == "docker":
-        left = containers(name)
-        for box in left:
-            box.remove(force=True)
-        assert not left, f"containers left behind: {[b.name for b in left]}"
+    yield from each_target(request, tmp_path, monkeypatch)

@@ -16,7 +16,7 @@ from runner.events import RunFinished, Status
 from runner.report.summary import RunSummary
 from runner.store.test_results import parse_results
 from runner.store.timings import TimingStore
-from tests.jobdata.conftest import Target
+from tests.targets import Target
 
 JUNIT = """<?xml version="1.0"?>
 <testsuites>

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from runner.store.caches import CacheStore
 from tests.jobdata.archives import M, gz, tar_bytes
-from tests.jobdata.conftest import Target
 from tests.support import make_project, run_in_process
+from tests.targets import Target
 
 LOCK = "left-pad==1.3.0\n"
 KEY = "v1-main-" + base64.b64encode(hashlib.sha256(LOCK.encode()).digest()).decode()

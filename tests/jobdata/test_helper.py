@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from runner.steps.tools import helper_script
 from tests.docker.helpers import BUSYBOX
-from tests.jobdata.conftest import Target
 from tests.support import Collected, docker_available
+from tests.targets import Target
 
 HELPER = Path(__file__).resolve().parents[2] / "runner" / "assets" / "circleci"
 TREE = ["src/app.py", "src/lib/util.py", "src/lib/deep/x.py", "src/lib/deep/y.rb", "src/.hid.py",

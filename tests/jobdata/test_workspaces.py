@@ -13,8 +13,8 @@ from runner.steps.workspace import go_match_regex
 from runner.store.workspace_apply import WorkspaceError, combined_stream, plan
 from runner.store.workspaces import WorkspaceStore
 from tests.jobdata.archives import M, tar_bytes
-from tests.jobdata.conftest import Target
 from tests.support import make_project, run_in_process
+from tests.targets import Target
 
 
 def test_layers_in_graph_order_and_globs(target: Target, tmp_path: Path) -> None:

@@ -1,0 +1,85 @@
+"""The executors a suite runs the same config on: the machine executor, and the docker executor
+on Debian (bash) and on busybox (``sh`` only). A test writes its job once, with ``EXECUTOR`` where
+the executor goes, and ``target.config()`` fills it in. Used by the contract and job-data suites.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runner.executors.base import Executor
+from runner.store.state import StateDir
+from tests.docker.helpers import (
+    BUSYBOX,
+    DEBIAN,
+    containers,
+    docker_executor,
+    machine_executor,
+    run_with,
+)
+from tests.support import Collected, make_project
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    executor_yaml: str  # the executor block, indented for a job's keys
+    kind: str
+    make: Callable[[], Executor]
+    has_bash: bool = True
+
+    def config(self, text: str) -> str:
+        out: list[str] = []
+        for line in textwrap.dedent(text).lstrip("\n").splitlines():
+            if line.strip() == "EXECUTOR":
+                indent = line[: len(line) - len(line.lstrip())]
+                out.extend(indent + part for part in self.executor_yaml.splitlines())
+            else:
+                out.append(line)
+        return "\n".join(out) + "\n"
+
+    def executors(self) -> dict[str, Executor]:
+        return {self.kind: self.make()}
+
+    def project(self, root: Path, config: str, files: dict[str, str] | None = None) -> Path:
+        return make_project(root, self.config(config), files)
+
+    def run(self, project: Path, **fields: object) -> Collected:
+        return run_with(project, self.executors(), **fields)
+
+
+TARGETS = [
+    pytest.param(Target("machine", "machine: true", "machine", machine_executor), id="machine"),
+    pytest.param(
+        Target("debian", f"docker:\n  - image: {DEBIAN}", "docker", docker_executor),
+        id="docker-debian",
+        marks=pytest.mark.docker,
+    ),
+    pytest.param(
+        Target("busybox", f"docker:\n  - image: {BUSYBOX}", "docker", docker_executor, False),
+        id="docker-busybox",
+        marks=pytest.mark.docker,
+    ),
+]
+
+
+def each_target(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Target]:
+    """The body of a ``target`` fixture: a state directory of the test's own, and for docker,
+    no container of its runs left behind, whatever the outcome."""
+    state = (tmp_path / f"state-{uuid.uuid4().hex[:10]}").resolve()
+    monkeypatch.setenv("RUNNER_STATE_DIR", str(state))
+    chosen: Target = request.param
+    yield chosen
+    if chosen.kind == "docker":
+        left = containers(StateDir(state).label)  # containers carry the label, not the name
+        for box in left:
+            box.remove(force=True)
+        assert not left, f"containers left behind: {[b.name for b in left]}"
