@@ -101,14 +101,21 @@ def _our_children() -> list[int]:
 
 def _tagged(pid: int, tag: str) -> bool:
     needle = f"{TAG_VARIABLE}={tag}".encode()
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            return any(
-                item == needle or item.startswith(needle + b"-")
-                for item in handle.read().split(b"\0")
-            )
-    except OSError:
-        return False
+    for _ in range(3):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return False
+        if data:
+            items = data.split(b"\0")
+            return any(item == needle or item.startswith(needle + b"-") for item in items)
+        # An environment reads empty while its process is inside execve (a daemon that has
+        # just called setsid): look again before deciding it is not the step's.
+        if not os.path.exists(f"/proc/{pid}"):
+            return False
+        time.sleep(0.05)
+    return False
 
 
 def _command_line(pid: int) -> str:
@@ -121,14 +128,25 @@ def _command_line(pid: int) -> str:
 
 
 def sweep_orphans(tag: str, exclude: Iterable[int] = (), *, grace: float = 2.0) -> list[str]:
-    """Stop re-parented processes started under ``tag``; return a description of each."""
+    """Stop re-parented processes started under ``tag``; return a description of each.
+
+    Processes change while they are stopped (a fork caught before its ``setsid`` and ``exec``
+    is a daemon a moment later), so it looks again after each round until one finds nothing."""
     if not _subreaper_on:
         return []
     skip = set(exclude)
-    found = [p for p in _our_children() if p not in skip and _tagged(p, tag)]
-    if not found:
-        return []
-    described = [f"pid {p}: {_command_line(p)}" for p in found]
+    described: list[str] = []
+    for _ in range(4):
+        found = [p for p in _our_children() if p not in skip and _tagged(p, tag)]
+        if not found:
+            break
+        described += [f"pid {p}: {_command_line(p)}" for p in found]
+        _stop_orphans(found, grace)
+        skip.update(found)
+    return described
+
+
+def _stop_orphans(found: list[int], grace: float) -> None:
     for pid in found:
         # A daemon leads its own group: stop the group it leads, and the process itself.
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -145,7 +163,6 @@ def sweep_orphans(tag: str, exclude: Iterable[int] = (), *, grace: float = 2.0) 
             os.kill(pid, signal.SIGKILL)
         signal_group(pid, signal.SIGKILL)
         _reap(pid, block=True)
-    return described
 
 
 def _reap(pid: int, *, block: bool = False) -> bool:

@@ -6,14 +6,19 @@ matched against a regular expression, the rule's event is set (the test's cue to
 request waits ``seconds`` (or until :meth:`cut`) before it reaches the engine. :meth:`cut`
 stops the engine for runner: every connection is closed and new ones are refused, exactly what
 a client sees when ``dockerd`` goes away, without touching the engine other tests use.
+:meth:`coalesce` makes the engine's answer to a matching request arrive in one piece with what
+follows it for a while (the response head and the first output of an exec together), as a
+loaded machine or a remote engine delivers them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import select
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 ENGINE = "/var/run/docker.sock"
@@ -30,6 +35,18 @@ class Hold:
     seen: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Coalesce:
+    method: str
+    path: re.Pattern[str]
+    seconds: float
+
+
+@dataclass
+class _Connection:
+    coalesce: float = 0.0  # the next answer gathers this long before it is passed on
+
+
 class EngineProxy:
     def __init__(self) -> None:
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -38,6 +55,7 @@ class EngineProxy:
         self._server.listen(64)
         self.port = self._server.getsockname()[1]
         self.holds: list[Hold] = []
+        self.coalescing: list[Coalesce] = []
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._cut = threading.Event()
@@ -51,6 +69,9 @@ class EngineProxy:
         rule = Hold(method, re.compile(path), seconds, times)
         self.holds.append(rule)
         return rule
+
+    def coalesce(self, method: str, path: str, seconds: float) -> None:
+        self.coalescing.append(Coalesce(method, re.compile(path), seconds))
 
     def start(self) -> EngineProxy:
         threading.Thread(target=self._accept, daemon=True).start()
@@ -90,17 +111,23 @@ class EngineProxy:
                 continue
             with self._lock:
                 self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+            conn = _Connection()
+            for args in ((client, upstream, True, conn), (upstream, client, False, conn)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, from_client: bool, conn: _Connection
+    ) -> None:
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
                 if from_client:
-                    self._maybe_hold(data)
+                    self._maybe_hold(data, conn)
+                elif conn.coalesce:
+                    data += _gather(src, conn.coalesce)
+                    conn.coalesce = 0.0
                 if self._cut.is_set():
                     break
                 dst.sendall(data)
@@ -110,15 +137,33 @@ class EngineProxy:
             with contextlib.suppress(OSError):
                 dst.shutdown(socket.SHUT_WR)
 
-    def _maybe_hold(self, data: bytes) -> None:
+    def _maybe_hold(self, data: bytes, conn: _Connection) -> None:
         found = _REQUEST.match(data)
         if found is None:
             return
         method, path = found.group(1).decode(), found.group(2).decode()
         self.requests.append(f"{method} {path}")
+        for rule in self.coalescing:
+            if rule.method == method and rule.path.search(path):
+                conn.coalesce = rule.seconds
         for rule in self.holds:
             if rule.method == method and rule.path.search(path) and len(rule.seen) < rule.times:
                 rule.seen.append(path)
                 rule.arrived.set()
                 self._cut.wait(rule.seconds)
                 return
+
+
+def _gather(src: socket.socket, seconds: float) -> bytes:
+    """Everything ``src`` delivers within ``seconds``."""
+    out = b""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([src], [], [], left)
+        if not ready:
+            break
+        data = src.recv(65536)
+        if not data:
+            break
+        out += data
+    return out

@@ -193,7 +193,10 @@ class Running:
         return any(text in line for line in self.lines)
 
     def wait_for(self, cue: Callable[[], bool], what: str, timeout: float = 60) -> None:
-        wait_for(lambda: cue() or self.proc.poll() is not None, timeout=timeout, what=what)
+        try:
+            wait_for(lambda: cue() or self.proc.poll() is not None, timeout=timeout, what=what)
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; runner printed: {self.lines[-20:]}") from None
         assert self.proc.poll() is None, f"runner ended before {what}: {self.lines[-20:]}"
 
     def signal(self, sig: signal.Signals) -> float:

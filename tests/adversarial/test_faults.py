@@ -109,6 +109,26 @@ def test_the_engine_stops_while_containers_are_created(tmp_path: Path) -> None:
 
 
 @pytest.mark.docker
+def test_output_that_arrives_with_the_engines_answer_is_not_lost(tmp_path: Path) -> None:
+    # On a loaded machine or with a remote engine, the answer to "start the exec" and the
+    # step's first output reach runner in one read (docker-py#425, #3332).
+    proxy = EngineProxy().start()
+    proxy.coalesce("POST", r"/exec/[^/]+/start", seconds=0.5)
+    project = docker_project(tmp_path / "p", """
+        - run: echo first; echo second >&2; sleep 1; echo third
+        - run: printf 'no newline'
+    """)
+    try:
+        outcome = runner(["run"], project, env={"DOCKER_HOST": proxy.url, **FAST})
+    finally:
+        proxy.stop()
+        runner(["clean"], project)
+    assert outcome.code == 0, outcome.stdout[-2000:]
+    for line in ("│ first", "│ second", "│ third", "│ no newline"):
+        assert line in outcome.stdout
+
+
+@pytest.mark.docker
 @pytest.mark.parametrize("phase", ["create", "step"])
 def test_an_engine_that_goes_away_is_named_in_the_message(tmp_path: Path, phase: str) -> None:
     proxy = EngineProxy().start()

@@ -232,7 +232,7 @@ def test_leftovers_of_a_step_are_stopped_at_its_end(target: Target, tmp_path: Pa
     step = run.step("forgets a server")
     assert step.outcome.status.value == "passed" and step.outcome.duration < 30  # not the 300 s sleep
     assert any("stopped what the step left running" in n for n in run.notices())
-    assert run.output() == ["started", "nothing left"]
+    assert run.output() == ["started", "nothing left"], run.notices()
 
 
 def test_interrupt_stops_the_step_and_leaves_nothing(target: Target, tmp_path: Path) -> None:

@@ -201,9 +201,30 @@ class Api:
         return str(created["Id"])
 
     def exec_stream(self, exec_id: str) -> Iterator[bytes]:
-        """The exec's stdout and stderr, interleaved as they come (no demux, docker-py#1989)."""
-        stream = self._call("exec_start", exec_id, stream=True, demux=False)
-        return _guarded(stream)
+        """The exec's stdout and stderr, interleaved as they come (no demux, docker-py#1989).
+
+        docker-py reads the frames from the socket beneath the HTTP response; when the engine's
+        answer and the first output arrive together (a loaded machine, a remote engine), that
+        output is already in the response's buffer and is lost (docker-py#425, #3332). So the
+        frames are read through the response's own buffered reader instead."""
+        base = str(self.api.base_url)
+        if base.startswith("http+docker://ssh") or base == "http+docker://localnpipe":
+            # Transports without a buffered HTTP reader: docker-py's own reading.
+            return _guarded(self._call("exec_start", exec_id, stream=True, demux=False))
+        try:
+            response = self.api._post_json(
+                self.api._url("/exec/{0}/start", exec_id),
+                headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+                data={"Tty": False, "Detach": False},
+                stream=True,
+            )
+            self.api._raise_for_status(response)
+            reader = response.raw._fp.fp
+            # A step may be silent for longer than an API call may take.
+            self.api._disable_socket_timeout(reader.raw)
+        except Exception as exc:
+            raise _wrap(exc) from None
+        return _guarded(_frames(reader, response))
 
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return dict(self._call("exec_inspect", exec_id))
@@ -238,6 +259,26 @@ class Api:
     def get_archive(self, cid: str, path: str) -> Iterator[bytes]:
         stream, _stat = self._call("get_archive", cid, path)
         return _guarded(stream)
+
+
+def _frames(reader: Any, response: Any) -> Iterator[bytes]:
+    """The payloads of the engine's multiplexed stream: an 8-byte header (stream, 0, 0, 0,
+    big-endian size) before each frame. Yields what has arrived, never waiting for more."""
+    try:
+        while True:
+            header = reader.read(8)
+            if len(header) < 8:
+                return
+            size = int.from_bytes(header[4:8], "big")
+            while size > 0:
+                chunk = reader.read1(size)
+                if not chunk:
+                    return
+                size -= len(chunk)
+                yield chunk
+    finally:
+        with contextlib.suppress(Exception):
+            response.close()
 
 
 def _guarded(stream: Iterable[bytes]) -> Iterator[bytes]:

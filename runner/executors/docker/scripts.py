@@ -28,8 +28,10 @@ one possible:
   daemons that left the group with ``setsid``. Only orphans other than runner's own
   keep-alive (``init.pid``) have their environment searched, so the usual step forks
   nothing. It describes the first ten in ``PREFIX.left``, stops them all with TERM, waits up
-  to GRACE tenths of a second, KILLs the rest, and exits with the shell's status. Doing this
-  inside the same exec costs nothing for the usual step that leaves nothing behind.
+  to GRACE tenths of a second, KILLs the rest, waits for them to be gone, then looks again
+  (a fork caught before its ``setsid``/``exec`` is a different process a moment later), and
+  exits with the shell's status. Doing this inside the same exec costs nothing for the usual
+  step that leaves nothing behind.
 
 Out of memory: Docker 20.10 sets ``State.OOMKilled`` only when a container's first process is
 killed, never for an exec, so the wrapper compares the cgroup's ``oom_kill`` counter before and
@@ -140,53 +142,88 @@ oom
 [ "$n" = "$before" ] || : > "$d.oom"
 init=
 read -r init 2>/dev/null < "${d%/steps/*}/init.pid"
-left= orphans= groups=
-for f in /proc/[0-9]*/stat; do
-  p=${f#/proc/} && p=${p%/stat}
-  [ "$p" = "$$" ] && continue
-  s= && read -r s 2>/dev/null < "$f"
-  s=${s##*) }
-  set -- $s
-  [ "$1" = Z ] && continue
-  if [ "$3" = "$$" ]; then
-    left="$left $p"
-  elif [ "$2" = 1 ] && [ "$p" != "$init" ]; then
-    orphans="$orphans $p"
-  fi
-done
-for p in $orphans; do  # busybox grep stops at a NUL: one entry per line first
-  tr '\0' '\n' 2>/dev/null < "/proc/$p/environ" | grep -qxF "RUNNER_STEP_ID=$tag" || continue
-  left="$left $p"
-  # A daemon that left with setsid leads its own group: its children are in that group and
-  # are no orphans yet, so the group is stopped too.
-  s= && read -r s 2>/dev/null < "/proc/$p/stat"
-  s=${s##*) }
-  set -- $s
-  [ "$3" = "$p" ] && groups="$groups -$p"
-done
-if [ -n "$left" ]; then
-  n=0
-  for p in $left; do
+scan() {  # found = what the step left running that no earlier round stopped; groups = daemons'
+  found= groups=
+  o=
+  for f in /proc/[0-9]*/stat; do
+    p=${f#/proc/} && p=${p%/stat}
+    [ "$p" = "$$" ] && continue
+    case "$seen " in *" $p "*) continue ;; esac
+    s= && read -r s 2>/dev/null < "$f"
+    s=${s##*) }
+    set -- $s
+    [ "$1" = Z ] && continue
+    if [ "$3" = "$$" ]; then
+      found="$found $p"
+    elif [ "$2" = 1 ] && [ "$p" != "$init" ]; then
+      o="$o $p"
+    fi
+  done
+  for p in $o; do
+    # An environment reads empty while its process is inside execve (setsid exec'ing the
+    # daemon): read again before deciding it is not the step's.
+    e= t=0
+    while [ "$t" -lt 3 ]; do
+      e=$(tr '\0' '\n' 2>/dev/null < "/proc/$p/environ")
+      [ -z "$e" ] && [ -d "/proc/$p" ] || break
+      sleep 0.05
+      t=$((t + 1))
+    done
+    case "
+$e
+" in
+      *"
+RUNNER_STEP_ID=$tag
+"*) ;;
+      *) continue ;;
+    esac
+    found="$found $p"
+    # A daemon that left with setsid leads its own group: its children are in that group and
+    # are no orphans yet, so the group is stopped too.
+    s= && read -r s 2>/dev/null < "/proc/$p/stat"
+    s=${s##*) }
+    set -- $s
+    [ "$3" = "$p" ] && groups="$groups -$p"
+  done
+}
+alive() {  # is any of $found still there (a zombie counts until PID 1 reaps it)
+  for p in $found; do kill -0 "$p" 2>/dev/null && return 0; done
+  return 1
+}
+stop() {  # TERM, up to GRACE tenths of a second, KILL, then wait briefly for them to be gone
+  kill -TERM $found 2>/dev/null
+  for g in $groups; do kill -TERM "$g" 2>/dev/null; done
+  i=0
+  while [ "$i" -lt "$grace" ] && alive; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  kill -KILL $found 2>/dev/null
+  for g in $groups; do kill -KILL "$g" 2>/dev/null; done
+  i=0
+  while [ "$i" -lt 20 ] && alive; do
+    sleep 0.05
+    i=$((i + 1))
+  done
+}
+seen= n=0 round=0
+scan
+while [ -n "$found" ] && [ "$round" -lt 4 ]; do
+  # Processes change while they are stopped (a fork not yet exec'd turns into a daemon), so
+  # look again after each round until a round finds nothing new.
+  for p in $found; do
     n=$((n + 1))
     [ "$n" -le 10 ] || continue
     c=$(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline")
     [ -n "$c" ] || read -r c 2>/dev/null < "/proc/$p/comm"
     echo "pid $p: $c"
-  done > "$d.left"
-  [ "$n" -le 10 ] || echo "and $((n - 10)) more" >> "$d.left"
-  kill -TERM $left 2>/dev/null
-  for g in $groups; do kill -TERM "$g" 2>/dev/null; done
-  i=0
-  while [ "$i" -lt "$grace" ]; do
-    alive=
-    for p in $left; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-    [ -n "$alive" ] || break
-    sleep 0.1
-    i=$((i + 1))
-  done
-  kill -KILL $left 2>/dev/null
-  for g in $groups; do kill -KILL "$g" 2>/dev/null; done
-fi
+  done >> "$d.left"
+  stop
+  seen="$seen$found"
+  round=$((round + 1))
+  scan
+done
+[ "$n" -le 10 ] || echo "and $((n - 10)) more" >> "$d.left"
 exit $rc
 """
 
