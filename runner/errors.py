@@ -48,6 +48,11 @@ class EnvironmentFailure(RunnerError):
     exit_code = ExitCode.ENVIRONMENT
 
 
+class NodeLost(EnvironmentFailure):
+    """The node itself went away during a step (the Docker engine stopped, the container was
+    removed): no later step of the node can run."""
+
+
 def os_error_text(exc: OSError) -> str:
     """An OSError in words, with the file it concerns: ``No space left on device: /x/y``."""
     text = exc.strerror or str(exc)

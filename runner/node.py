@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from runner.barrier import DeployBarrier
 from runner.config.model import RunStep, Step, When
 from runner.environment import NodeFacts, builtin_variables, node_environment
-from runner.errors import EnvironmentFailure, RunnerError, os_error_text
+from runner.errors import EnvironmentFailure, NodeLost, RunnerError, os_error_text
 from runner.events import (
     EventBus,
     NodeFinished,
@@ -71,6 +71,7 @@ class NodeRun:
         self.cancelled = False
         # the engine, the disk: the run ends with exit code 3, not as a job's own failure
         self.environment_failed = False
+        self.lost = False  # the node went away (NodeLost): no later step can run
         self.deploy_gate: bool | None = None  # node 0's barrier result, once waited for
         self.gate_reason = "skipped: the job was cancelled"
         self.logs = setup.spec.node_dir / "logs"
@@ -119,8 +120,8 @@ class NodeRun:
                     step=step,
                     background=background,
                 )
-                if self._halted(session):
-                    break
+                if self.lost or self._halted(session):
+                    break  # nothing more can run, or `circleci-agent step halt`
         except (RunnerError, OSError) as exc:
             error = exc if isinstance(exc, RunnerError) else EnvironmentFailure(os_error_text(exc))
             self.failed = True
@@ -167,8 +168,8 @@ class NodeRun:
         )
 
     def _halted(self, session: Session) -> bool:
-        # ``circleci-agent step halt`` leaves this marker; the job then ends successfully [CR]
-        return session.exists(session.task_data.rstrip("/") + "/halt")
+        # ``circleci-agent step halt`` leaves a marker; the job then ends successfully [CR]
+        return session.halted()
 
     # ------------------------------------------------------------ one step
 
@@ -278,6 +279,7 @@ class NodeRun:
             outcome = handler(step, ctx)
         except RunnerError as exc:
             self.environment_failed |= isinstance(exc, EnvironmentFailure)
+            self.lost |= isinstance(exc, NodeLost)
             outcome = StepOutcome(status=Status.FAILED, message=exc.render())
         except OSError as exc:  # the disk under the state directory (caches, workspaces)
             self.environment_failed = True

@@ -19,13 +19,35 @@ _REMOTE = re.compile(r"(?:[:/])(?P<user>[^/:]+)/(?P<repo>[^/]+?)(?:\.git)?/?$")
 
 
 def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return _git_all(cwd, args)[0]
+
+
+def _git_all(cwd: Path, *commands: tuple[str, ...]) -> list[str | None]:
+    """Run git commands at once (each costs ~3 ms, mostly git's own start); the output of each,
+    or None when it failed."""
+    started: list[subprocess.Popen[str] | None] = []
+    for args in commands:
+        try:
+            started.append(subprocess.Popen(
+                ["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, text=True,
+            ))
+        except OSError:
+            started.append(None)
+    out: list[str | None] = []
+    for proc in started:
+        if proc is None:
+            out.append(None)
+            continue
+        try:
+            stdout, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            out.append(None)
+            continue
+        out.append(stdout.strip() if proc.returncode == 0 else None)
+    return out
 
 
 @dataclass(frozen=True)
@@ -59,9 +81,14 @@ class Project:
 
     @cached_property
     def git(self) -> GitFacts:
-        # One call answers branch and revision when HEAD has a commit; a repository without
-        # commits, or no repository at all, needs the slower path. Each git call costs ~3 ms.
-        both = _git(self.root, "rev-parse", "HEAD", "--symbolic-full-name", "HEAD")
+        # One call answers branch and revision when HEAD has a commit (tag and remote are asked
+        # at the same time); a repository without commits, or no repository, needs more calls.
+        both, tags, origin = _git_all(
+            self.root,
+            ("rev-parse", "HEAD", "--symbolic-full-name", "HEAD"),
+            ("tag", "--points-at", "HEAD"),
+            ("config", "--get", "remote.origin.url"),
+        )
         if both is not None:
             sha, _, ref = both.partition("\n")
             in_git = True
@@ -71,10 +98,9 @@ class Project:
             in_git = bool(branch) or _git(self.root, "rev-parse", "--git-dir") is not None
             sha = ""
         tag = ""
-        if in_git and sha and self.tag_override is None:
-            tags = _git(self.root, "tag", "--points-at", "HEAD") or ""
-            tag = tags.splitlines()[0] if tags else ""
-        remote = (_git(self.root, "config", "--get", "remote.origin.url") or "") if in_git else ""
+        if in_git and sha and self.tag_override is None and tags:
+            tag = tags.splitlines()[0]
+        remote = (origin or "") if in_git else ""
         match = _REMOTE.search(remote)
         username = match.group("user") if match else ""
         reponame = match.group("repo") if match else self.root.name

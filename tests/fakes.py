@@ -99,6 +99,9 @@ class FakeSession:
     def exists(self, path: str) -> bool:
         return False
 
+    def halted(self) -> bool:
+        return False
+
     def close(self) -> None:
         self.closed = True
 

@@ -43,6 +43,7 @@ class ExecResult:
     interrupted: bool = False
     duration: float = 0.0
     error: str | None = None  # could not start at all: the reason
+    lost: bool = False  # with error: the node itself went away (engine stopped, container gone)
     leftovers: tuple[str, ...] = ()  # processes the step left running, stopped at its end
 
     @property
@@ -148,6 +149,9 @@ class Session(Protocol):
         """A tar stream of ``path`` (a file or a directory), named relative to its parent."""
 
     def exists(self, path: str) -> bool: ...
+
+    def halted(self) -> bool:
+        """Whether a step ran ``circleci-agent step halt`` (its marker is in task data)."""
 
     def shell(
         self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool

@@ -192,6 +192,9 @@ class MachineSession:
     def exists(self, path: str) -> bool:
         return os.path.lexists(path)
 
+    def halted(self) -> bool:
+        return os.path.lexists(self.task_data.rstrip("/") + "/halt")
+
     def shell(
         self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool
     ) -> int:

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from runner.config.model import RunStep, Step
 from runner.environment import step_environment
+from runner.errors import NodeLost
 from runner.events import Status, StepOutcome
 from runner.executors.base import ExecRequest, ExecResult, Session
 from runner.explain import explain_exit, format_duration
@@ -95,6 +96,8 @@ def run_step(step: Step, ctx: StepContext) -> StepOutcome:
             ctx.notice(f"step failed; automatic rerun {attempt} of {step.max_auto_reruns}")
             time.sleep(step.auto_rerun_delay)
         result = ctx.session.start(request, ctx.sink).wait()
+        if result.lost:
+            raise NodeLost(result.error or "the node went away during the step")
         if result.leftovers:
             ctx.notice(
                 "stopped what the step left running (use background: true for servers): "

@@ -81,6 +81,40 @@ def test_working_directories(target: Target, tmp_path: Path) -> None:
     ]
 
 
+def test_a_working_directory_a_step_removed_is_made_again(target: Target, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", target.config("""
+        version: 2
+        jobs:
+          build:
+            EXECUTOR
+            working_directory: ~/app
+            steps:
+              - run: touch old && cd / && rm -rf ~/app && echo removed
+              - run: 'echo "again=${PWD#"$HOME"} $(ls -A | wc -l)"'
+              - run: {name: physical, working_directory: ~/link, command: 'echo "link=${PWD#"$HOME"}"'}
+    """).replace("touch old", "mkdir -p ~/real && ln -s real ~/link && touch old"))
+    run = run_with(project, target.executors())
+    # recreated empty, as a missing working directory always is; a symlinked one is entered
+    # by its physical path, as a chdir() gives it
+    assert run.output() == ["removed", "again=/app 0", "link=/real"]
+
+
+def test_a_background_step_can_halt_the_job(target: Target, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", target.config("""
+        version: 2
+        jobs:
+          build:
+            EXECUTOR
+            steps:
+              - run: {background: true, command: circleci-agent step halt}
+              - run: sleep 1; echo waited
+              - run: echo never
+    """))
+    run = run_with(project, target.executors())
+    assert run.job_status("build") == "passed"
+    assert run.output() == ["waited"]
+
+
 def test_exit_codes_and_when(target: Target, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", target.config("""
         version: 2

@@ -229,3 +229,49 @@ def test_pull_policies_and_credentials() -> None:
     with pytest.raises(EnvironmentFailure) as failure:
         ensure_images(offline, _jobs("here:1"), "always", {}, notes.append)  # type: ignore[arg-type]
     assert failure.value.hint == "the image is on this machine: use --pull missing or --pull never"
+
+
+class _Removing:
+    """docker-py's low-level client, as seen while another client removes a container."""
+
+    def __init__(self, answers_before_gone: int) -> None:
+        self.inspections = answers_before_gone
+
+    def remove_container(self, cid: str, **kw: object) -> None:
+        raise _engine_error(409, "removal of container x is already in progress")
+
+    def inspect_container(self, cid: str) -> dict[str, str]:
+        if self.inspections == 0:
+            raise _engine_error(404, "No such container: x")
+        self.inspections -= 1
+        return {"Id": cid}
+
+
+def _engine_error(status: int, text: str) -> Exception:
+    import docker.errors
+    import requests
+
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(text, response=response, explanation=text)
+
+
+def test_a_removal_already_in_progress_is_waited_for() -> None:
+    from runner.executors.docker.connection import Api
+
+    low = _Removing(answers_before_gone=3)
+    api = Api.__new__(Api)
+    api.api = low
+    api.remove("c1")  # returns only once the container is gone
+    assert low.inspections == 0
+
+
+def test_the_step_wrappers_end_notes() -> None:
+    from runner.executors.docker.process import EndNotes
+
+    assert EndNotes.parse(None) == EndNotes()
+    assert EndNotes.parse("") == EndNotes()
+    notes = EndNotes.parse("oom\nhalt\npid 7: sleep 300\npid 8: sh -c x\nand 3 more\n")
+    assert notes.oom and notes.halt and not notes.no_cwd
+    assert notes.leftovers == ("pid 7: sleep 300", "pid 8: sh -c x", "and 3 more")
+    assert EndNotes.parse("nocwd\n").no_cwd

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -170,12 +171,27 @@ class Api:
         self._call("kill", cid)
 
     def remove(self, cid: str) -> None:
-        """Force-remove; a container already gone counts as removed."""
+        """Force-remove; a container already gone counts as removed. When another client is
+        removing it already, wait until it is gone, so that "removed" stays true."""
         try:
             self._call("remove_container", cid, force=True, v=True)
         except EngineError as exc:
-            if not exc.not_found and "is already in progress" not in exc.reason:
+            if exc.not_found:
+                return
+            if "is already in progress" not in exc.reason:
                 raise
+        else:
+            return
+        give_up = time.monotonic() + 60
+        while time.monotonic() < give_up:
+            try:
+                self._call("inspect_container", cid)
+            except EngineError as probe:
+                if probe.not_found:
+                    return
+                raise
+            time.sleep(0.05)
+        raise EngineError(f"another removal of {cid[:12]} did not finish within 60 s")
 
     def logs_tail(self, cid: str, lines: int = 5) -> str:
         try:

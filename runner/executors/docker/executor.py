@@ -35,6 +35,7 @@ from runner.executors.docker.resources import LimitPolicy, Limits
 from runner.executors.docker.session import DockerSession
 from runner.executors.task_files import task_files_tar
 
+REAP_DEADLINE = 65.0  # seconds: the reaper's removals give up after 60 (remove_all)
 
 @dataclass
 class DockerExecutor:
@@ -176,9 +177,11 @@ class DockerExecutor:
 
     def shutdown(self) -> None:
         if self._reaper is not None:
-            self._reaper.join(5)
+            # Its removals have their own deadline: returning earlier would leave them undone.
+            self._reaper.join(REAP_DEADLINE)
         if self._api is not None:
-            self._api.close()
+            # Closing the pool's sockets takes a few ms that nobody needs to wait for.
+            threading.Thread(target=self._api.close, name="engine-close", daemon=True).start()
             self._api = None
 
 

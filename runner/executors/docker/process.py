@@ -39,18 +39,42 @@ class ExecHost(Protocol):
 
     def read_text(self, path: str) -> str | None: ...
 
-    def exists(self, path: str) -> bool: ...
-
     def make_dir(self, path: str) -> bool: ...
 
+    def saw_halt(self) -> None: ...
+
     def oom_killed(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EndNotes:
+    """What the step wrapper left in ``PREFIX.end`` (see scripts.STEP)."""
+
+    no_cwd: bool = False
+    oom: bool = False
+    halt: bool = False
+    leftovers: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str | None) -> EndNotes:
+        if not text:
+            return cls()
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return cls(
+            no_cwd="nocwd" in lines,
+            oom="oom" in lines,
+            halt="halt" in lines,
+            leftovers=tuple(
+                line[:90] for line in lines if line.startswith(("pid ", "and "))
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class ExecPlan:
     argv: list[str]
     env: Mapping[str, str]
-    prefix: str  # PREFIX.pid, PREFIX.sh, PREFIX.left in the container
+    prefix: str  # PREFIX.pid, PREFIX.sh, PREFIX.end in the container
 
     @property
     def pidfile(self) -> str:
@@ -113,8 +137,8 @@ class DockerProcess:
         """Finish without starting: the session was interrupted before this step began."""
         self._stopping.set()
         self._result = ExecResult(interrupted=True)
-        self._finished.set()
         self.on_exit(self)
+        self._finished.set()
 
     def mark_killed(self) -> None:
         """The session is killing the whole container (a second Ctrl-C)."""
@@ -139,25 +163,29 @@ class DockerProcess:
         except Exception as exc:  # a bug must never leave wait() hanging
             result = ExecResult(error=f"internal error: {type(exc).__name__}: {exc}")
         self._result = result
+        self.on_exit(self)  # before wait() returns: the session no longer counts it as running
         self._finished.set()
-        self.on_exit(self)
 
     def _execute(self) -> ExecResult:
         api, request = self.host.api, self.request
-        if self._stopping.is_set():
-            return ExecResult(interrupted=True)
-        if not api.stat(self.host.cid, request.cwd) and not self.host.make_dir(request.cwd):
-            return ExecResult(error=f"cannot create the working directory {request.cwd}")
-        exec_id = api.exec_create(
-            self.host.cid, self.plan.argv, user=self.host.user, env=self.plan.env,
-            workdir=request.cwd,
-        )
-        self._pump(api.exec_stream(exec_id))
-        code = self._exit_code(exec_id)
-        if code is None:
-            return self._lost("the container stopped during the step")
-        leftovers = self._leftovers()
-        return self._result_of(code, leftovers)
+        for attempt in range(2):
+            if self._stopping.is_set():
+                return ExecResult(interrupted=True)
+            exec_id = api.exec_create(self.host.cid, self.plan.argv, user=self.host.user,
+                                      env=self.plan.env, workdir="/")
+            self._pump(api.exec_stream(exec_id))
+            code = self._exit_code(exec_id)
+            if code is None:
+                return self._lost("the container stopped during the step")
+            notes = EndNotes.parse(self.host.read_text(self.plan.prefix + ".end"))
+            if not notes.no_cwd:
+                if notes.halt:
+                    self.host.saw_halt()
+                return self._result_of(code, notes)
+            # The working directory is missing (the wrapper ran nothing): create it, once.
+            if attempt or not self.host.make_dir(request.cwd):
+                break
+        return ExecResult(error=f"cannot create the working directory {request.cwd}")
 
     def _pump(self, stream: Iterator[bytes]) -> None:
         # Bounded: a console that stops reading must slow the step, not grow runner's memory.
@@ -218,11 +246,7 @@ class DockerProcess:
                 return None
             time.sleep(0.01)
 
-    def _leftovers(self) -> tuple[str, ...]:
-        text = self.host.read_text(self.plan.prefix + ".left")
-        return tuple(line.strip()[:90] for line in (text or "").splitlines() if line.strip())
-
-    def _result_of(self, code: int, leftovers: tuple[str, ...]) -> ExecResult:
+    def _result_of(self, code: int, notes: EndNotes) -> ExecResult:
         sig: int | None = None
         exit_code: int | None = code
         # A signal runner sent shows as 128+N (containerd); report it as the signal, as the
@@ -230,15 +254,14 @@ class DockerProcess:
         if self._sent is not None and code == 128 + int(self._sent):
             sig, exit_code = int(self._sent), None
         stopped = self._stopping.is_set()
-        oom = code == 137 and not stopped and self.host.exists(self.plan.prefix + ".oom")
         return ExecResult(
             exit_code=exit_code,
             signal=sig,
             timed_out=self._timed_out,
-            oom_killed=oom,
-            interrupted=self._stopping.is_set() and not self._timed_out,
+            oom_killed=code == 137 and not stopped and notes.oom,
+            interrupted=stopped and not self._timed_out,
             duration=time.monotonic() - self._started,
-            leftovers=leftovers,
+            leftovers=notes.leftovers,
         )
 
     def _lost(self, reason: str) -> ExecResult:
@@ -247,4 +270,4 @@ class DockerProcess:
             return ExecResult(signal=signal.SIGKILL, interrupted=True, duration=duration)
         if self.host.oom_killed():
             return ExecResult(exit_code=137, oom_killed=True, duration=duration)
-        return ExecResult(error=reason, duration=duration)
+        return ExecResult(error=reason, lost=True, duration=duration)

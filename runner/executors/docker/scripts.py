@@ -27,7 +27,7 @@ one possible:
   process group, and orphans (re-parented to PID 1) carrying the step's ``RUNNER_STEP_ID``:
   daemons that left the group with ``setsid``. Only orphans other than runner's own
   keep-alive (``init.pid``) have their environment searched, so the usual step forks
-  nothing. It describes the first ten in ``PREFIX.left``, stops them all with TERM, waits up
+  nothing. It describes the first ten in ``PREFIX.end``, stops them all with TERM, waits up
   to GRACE tenths of a second, KILLs the rest, waits for them to be gone, then looks again
   (a fork caught before its ``setsid``/``exec`` is a different process a moment later), and
   exits with the shell's status. Doing this inside the same exec costs nothing for the usual
@@ -35,8 +35,12 @@ one possible:
 
 Out of memory: Docker 20.10 sets ``State.OOMKilled`` only when a container's first process is
 killed, never for an exec, so the wrapper compares the cgroup's ``oom_kill`` counter before and
-after the step and leaves ``PREFIX.oom`` when the kernel killed something meanwhile; a step
-ending with 137 and that mark is reported as out of memory.
+after the step and notes ``oom`` in ``PREFIX.end`` when the kernel killed something meanwhile;
+a step ending with 137 and that note is reported as out of memory.
+
+The step's working directory is entered by the wrapper, not given to the engine: a missing one
+is noted (``nocwd``) and runner creates it and runs the step again, which saves asking the
+engine whether it exists before every step.
 
 The exit status of a process killed by signal N reaches runner as 128+N (containerd reports
 it that way), so a step's shell that is itself killed by a signal it did not get from runner
@@ -116,15 +120,22 @@ fi
 exec tail -f /dev/null
 """
 
-# One step. Arguments: PREFIX TAG GRACE_TENTHS SHELL_WORD... (the script file is PREFIX.sh).
+# One step. Arguments: PREFIX TAG GRACE_TENTHS CWD SHELL_WORD... (the script is PREFIX.sh).
+# What runner must know afterwards goes to PREFIX.end, written only when there is something:
+# ``nocwd`` (CWD is missing: nothing ran), ``oom``, ``halt``, and ``pid N: COMMAND`` lines
+# for what the step left running (at most ten, then ``and N more``).
 STEP = r"""
-d=$1 tag=$2 grace=$3
-shift 3
+d=$1 tag=$2 grace=$3 cwd=$4 nl="
+"
+shift 4
 echo $$ > "$d.pid"
 if [ -n "${RUNNER_SCRIPT+x}" ]; then
   printf '%s' "$RUNNER_SCRIPT" > "$d.sh" || exit 125
   unset RUNNER_SCRIPT
 fi
+[ ! -e "$d.end" ] || : > "$d.end"  # a retry after nocwd: runner created CWD meanwhile
+# The shell starts where the engine would have put it (-P: the physical path, as a chdir gives).
+cd -P "$cwd" 2>/dev/null || { echo nocwd > "$d.end"; exit 125; }
 oom() {  # n = the container's OOM kills so far (cgroup v1 memory.oom_control, v2 memory.events)
   n=0
   for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
@@ -139,7 +150,9 @@ trap : INT TERM HUP
 "$@" "$d.sh"
 rc=$?
 oom
-[ "$n" = "$before" ] || : > "$d.oom"
+note=
+[ "$n" = "$before" ] || note="oom$nl"
+[ -e "${d%/steps/*}/task-data/halt" ] && note="${note}halt$nl"
 init=
 read -r init 2>/dev/null < "${d%/steps/*}/init.pid"
 scan() {  # found = what the step left running that no earlier round stopped; groups = daemons'
@@ -216,14 +229,15 @@ while [ -n "$found" ] && [ "$round" -lt 4 ]; do
     [ "$n" -le 10 ] || continue
     c=$(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline")
     [ -n "$c" ] || read -r c 2>/dev/null < "/proc/$p/comm"
-    echo "pid $p: $c"
-  done >> "$d.left"
+    note="${note}pid $p: $c$nl"
+  done
   stop
   seen="$seen$found"
   round=$((round + 1))
   scan
 done
-[ "$n" -le 10 ] || echo "and $((n - 10)) more" >> "$d.left"
+[ "$n" -le 10 ] || note="${note}and $((n - 10)) more$nl"
+[ -z "$note" ] || printf '%s' "$note" > "$d.end"
 exit $rc
 """
 

@@ -48,6 +48,7 @@ class DockerSession:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _steps: int = 0
     _stopped: bool = False  # set by interrupt(): no new step may start
+    _halt_seen: bool = False  # a step ended with `circleci-agent step halt`
     _closed: bool = False
 
     @property
@@ -98,7 +99,8 @@ class DockerSession:
         else:
             self._put_bytes(prefix + ".sh", request.script.encode())
         grace = str(int(self.kill.terminate_grace * 10))
-        argv = ["/bin/sh", "-c", scripts.STEP, "runner-step", prefix, request.tag, grace]
+        argv = ["/bin/sh", "-c", scripts.STEP, "runner-step", prefix, request.tag, grace,
+                request.cwd]
         plan = ExecPlan(argv=[*argv, *request.shell], env=env, prefix=prefix)
         process = DockerProcess(
             self, request=request, plan=plan, sink=sink, kill=self.kill, on_exit=self._forget
@@ -189,6 +191,18 @@ class DockerSession:
             raise EnvironmentFailure(
                 f"cannot read {path} from the container: {exc.reason}"
             ) from None
+
+    def saw_halt(self) -> None:
+        self._halt_seen = True
+
+    def halted(self) -> bool:
+        # A step's wrapper notes the marker when the step ends (saw_halt), which saves asking
+        # the engine after every step; only a background step may leave it at another time.
+        if self._halt_seen:
+            return True
+        with self._lock:
+            background = bool(self._running)
+        return background and self.exists(self.task_data + "/halt")
 
     def exists(self, path: str) -> bool:
         try:
