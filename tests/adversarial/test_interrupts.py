@@ -30,7 +30,6 @@ from tests.adversarial.helpers import (
     read_pids,
     runner,
     state_dir,
-    wait_for,
 )
 from tests.support import make_project
 
@@ -216,8 +215,9 @@ def test_a_second_interrupt_in_cleanup_exits_at_once_and_the_next_run_reaps(
     proxy.stop()
     after = runner(["run"], project)
     assert after.code == 0, after.stderr + after.stdout
-    assert "left by run(s)" in after.stdout, after.stdout
-    wait_for(lambda: containers() == [], timeout=30, what="the reaper")
+    # This run reaps them, unless a concurrent run on this host (another test worker) reaped
+    # them first; a removal already under way is waited for, so none is left either way.
+    assert containers() == []
 
 
 # ---------------------------------------------------------------- machine: checkout, step
