@@ -174,10 +174,16 @@ class DockerProcess:
             exec_id = api.exec_create(self.host.cid, self.plan.argv, user=self.host.user,
                                       env=self.plan.env, workdir="/")
             self._pump(api.exec_stream(exec_id))
+            # The wrapper wrote its note before it exited: read it while the engine is asked
+            # for the exit code (two round trips at once).
+            note: list[str | None] = []
+            reader = threading.Thread(target=self._read_note, args=(note,), daemon=True)
+            reader.start()
             code = self._exit_code(exec_id)
+            reader.join()
             if code is None:
                 return self._lost("the container stopped during the step")
-            notes = EndNotes.parse(self.host.read_text(self.plan.prefix + ".end"))
+            notes = EndNotes.parse(note[0] if note else None)
             if not notes.no_cwd:
                 if notes.halt:
                     self.host.saw_halt()
@@ -186,6 +192,9 @@ class DockerProcess:
             if attempt or not self.host.make_dir(request.cwd):
                 break
         return ExecResult(error=f"cannot create the working directory {request.cwd}")
+
+    def _read_note(self, into: list[str | None]) -> None:
+        into.append(self.host.read_text(self.plan.prefix + ".end"))
 
     def _pump(self, stream: Iterator[bytes]) -> None:
         # Bounded: a console that stops reading must slow the step, not grow runner's memory.
