@@ -127,6 +127,24 @@ def test_user_home_and_working_directory(
     assert run(project).output() == [expected, user or "root"]
 
 
+def test_a_working_directory_the_user_may_not_enter_is_named(
+    tmp_path: Path, no_leftovers: str
+) -> None:
+    project = docker_project(tmp_path / "p", """
+        steps:
+          - run: {name: private, working_directory: /root/inside, command: echo never}
+          - run: {name: after, when: always, command: echo "still $(id -u) in $PWD"}
+    """, images=f"- image: {BUSYBOX}\n  user: circleci\n")
+    result = run(project)
+    step = result.step("private")
+    assert step.outcome.status.value == "failed"
+    assert step.outcome.message == (
+        "cannot enter the working directory /root/inside as user circleci: it cannot be "
+        "created, or that user may not enter it"
+    )
+    assert result.output() == ["still 1000 in /home/circleci/project"]
+
+
 def test_checkout_is_owned_by_the_user_and_never_touches_the_project(
     tmp_path: Path, no_leftovers: str
 ) -> None:

@@ -188,10 +188,14 @@ class DockerProcess:
                 if notes.halt:
                     self.host.saw_halt()
                 return self._result_of(code, notes)
-            # The working directory is missing (the wrapper ran nothing): create it, once.
+            # The wrapper could not enter the working directory and ran nothing: create it
+            # (as root, owned by the job's user) and try once more.
             if attempt or not self.host.make_dir(request.cwd):
                 break
-        return ExecResult(error=f"cannot create the working directory {request.cwd}")
+        return ExecResult(
+            error=f"cannot enter the working directory {request.cwd} as user "
+            f"{self.host.user or 'root'}: it cannot be created, or that user may not enter it"
+        )
 
     def _read_note(self, into: list[str | None]) -> None:
         into.append(self.host.read_text(self.plan.prefix + ".end"))
