@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 from runner.barrier import DeployBarrier
 from runner.config.model import RunStep, Step, When
 from runner.environment import NodeFacts, builtin_variables, node_environment
-from runner.errors import EnvironmentFailure, NodeLost, RunnerError, os_error_text
+from runner.errors import (
+    EnvironmentFailure,
+    Interrupted,
+    NodeLost,
+    RunnerError,
+    os_error_text,
+)
 from runner.events import (
     EventBus,
     NodeFinished,
@@ -277,6 +283,9 @@ class NodeRun:
         started = time.monotonic()
         try:
             outcome = handler(step, ctx)
+        except Interrupted:  # the session was interrupted while the step moved files
+            self.cancelled = True
+            outcome = StepOutcome(status=Status.CANCELLED, interrupted=True, message="interrupted")
         except RunnerError as exc:
             self.environment_failed |= isinstance(exc, EnvironmentFailure)
             self.lost |= isinstance(exc, NodeLost)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from runner.config.model import Job
+from runner.errors import Interrupted
 from runner.executors import host_procs
 from runner.executors.base import (
     ExecRequest,
@@ -164,7 +165,9 @@ class MachineSession:
         target = Path(dest)
         target.mkdir(parents=True, exist_ok=True)
         made: set[Path] = set()
-        for name in names:
+        for count, name in enumerate(names):
+            if count % 64 == 0 and self._stopped:  # a Ctrl-C must not wait for a big copy
+                raise Interrupted(f"interrupted after copying {count} of {len(names)} files")
             src = root / name
             out = target / name
             if out.parent not in made:

@@ -245,6 +245,9 @@ def test_an_interrupt_during_a_big_checkout(big_tree: Path, sig: signal.Signals)
     assert_interrupted(outcome, sig)
     assert time.monotonic() - sent < 20
     assert "│ never" not in outcome.stdout
+    # the copy (about a second) was cut short, not waited for
+    assert "│ Copied" not in outcome.stdout
+    assert "Checkout code  " in outcome.stdout and "interrupted" in outcome.stdout
     homes = list((state_dir() / "runs" / "1").glob("jobs/*/*/home"))
     assert homes == [], homes  # the node's home was cleaned up
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from runner.errors import EnvironmentFailure
+from runner.errors import EnvironmentFailure, Interrupted
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
 from runner.executors.docker import archives, scripts
 from runner.executors.docker.connection import Api, EngineError
@@ -176,7 +176,14 @@ class DockerSession:
 
     def put_files(self, dest: str, root: Path, names: list[str]) -> None:
         chunks = archives.project_tar(root, names, dest, self.facts.uid, self.facts.gid)
-        self._put("/", chunks, f"copy the project into {dest}")
+        self._put("/", self._unless_stopped(chunks), f"copy the project into {dest}")
+
+    def _unless_stopped(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """The chunks of an upload, cut short by interrupt(): a Ctrl-C must not wait for it."""
+        for chunk in chunks:
+            if self._stopped:
+                raise Interrupted("interrupted during the copy")
+            yield chunk
 
     def put_archive(self, dest: str, data: IO[bytes]) -> None:
         spool = archives.owned_archive(data, dest, self.facts.uid, self.facts.gid)
@@ -227,6 +234,8 @@ class DockerSession:
         try:
             self.api.put_archive(self.cid, dest, data)
         except EngineError as exc:
+            if self._stopped:  # the upload was cut short on purpose (_unless_stopped)
+                raise Interrupted(f"interrupted: could not {what}") from None
             raise EnvironmentFailure(f"cannot {what}: {exc.reason}") from None
 
     def _put_bytes(self, path: str, data: bytes) -> None:
