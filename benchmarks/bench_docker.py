@@ -89,7 +89,7 @@ def process(argv: list[str], **kw: Any) -> Callable[[], float]:
     return lambda: time_process(argv, **kw).wall
 
 
-def interleaved(probes: dict[str, Callable[[], float]], repeat: int) -> dict[str, Sample]:
+def interleaved(probes: dict[str, Callable[[], float]], repeat: int) -> dict[str, list[float]]:
     """One warm-up each, then ``repeat`` rounds of every probe in turn: a shared machine's load
     drifts, and interleaving spreads the drift evenly over what is compared."""
     for probe in probes.values():
@@ -98,7 +98,13 @@ def interleaved(probes: dict[str, Callable[[], float]], repeat: int) -> dict[str
     for _ in range(repeat):
         for name, probe in probes.items():
             walls[name].append(probe())
-    return {name: Sample(statistics.median(w), 0.0) for name, w in walls.items()}
+    return walls
+
+
+def paired(walls: dict[str, list[float]], name: str, baseline: str) -> float:
+    """The median of the round-by-round ratios: each round's two figures were taken moments
+    apart, so a drift in the machine's load cancels out of each ratio."""
+    return statistics.median(a / b for a, b in zip(walls[name], walls[baseline], strict=True))
 
 
 def gitlab_ci_local(work: Path, repeat: int, env: dict[str, str]) -> Sample | None:
@@ -140,17 +146,18 @@ def main() -> None:
         argv = runner_argv("run", "-j", "4")
         probes[f"runner run {name}"] = process(argv, cwd=project, env=env)
     try:
-        r = interleaved(probes, repeat)
+        walls = interleaved(probes, repeat)
+        r = {name: Sample(statistics.median(w), 0.0) for name, w in walls.items()}
         gcl = gitlab_ci_local(work, max(3, repeat // 2), env)
         if gcl is not None:
             r["gitlab-ci-local 4.60.0 docker"] = gcl
     finally:
         subprocess.run(["docker", "rm", "-f", box], capture_output=True, check=False)
         shutil.rmtree(work, ignore_errors=True)
-    print(table(report(r)))
+    print(table(report(r, walls)))
 
 
-def report(r: dict[str, Sample]) -> list[tuple[str, ...]]:
+def report(r: dict[str, Sample], walls: dict[str, list[float]]) -> list[tuple[str, ...]]:
     docker_run = r["docker run --rm (50 lines)"].wall
     exec_ = r["docker exec echo"].wall
 
@@ -161,11 +168,14 @@ def report(r: dict[str, Sample]) -> list[tuple[str, ...]]:
     one, one_cli = r["in-process one-step"].wall, r["runner run one-step"].wall
     rows: list[tuple[str, ...]] = [("measure", "median wall", "ratio", "target")]
     rows += [(k, f"{v.wall * 1000:.0f} ms", "", "") for k, v in r.items()]
+    base = "docker run --rm (50 lines)"
     rows += [
         ("one-step job, in-process", f"{one * 1000:.0f} ms",
          f"{one / docker_run:.2f}x docker run", "<= 1.3x"),
+        ("  round by round", "", f"{paired(walls, 'in-process one-step', base):.2f}x", ""),
         ("one-step job, `runner run`", f"{one_cli * 1000:.0f} ms",
          f"{one_cli / docker_run:.2f}x docker run", "(Python start included)"),
+        ("  round by round", "", f"{paired(walls, 'runner run one-step', base):.2f}x", ""),
         ("  of which the stack's floor", f"{r[STACK].wall * 1000:.0f} ms",
          f"{r[STACK].wall / docker_run:.2f}x docker run", "(Python, docker SDK, typer)"),
         ("per extra step, in-process", f"{per_step('in-process') * 1000:.0f} ms",
