@@ -3,8 +3,10 @@
 The SDK is imported here, lazily (it costs ~140 ms), and every SDK error that leaves this module
 is a :class:`EngineError` carrying the engine's own reason, which callers turn into runner
 errors naming what failed (architecture principle 11). Steps stream through
-``exec_create``/``exec_start(stream=True)``/``exec_inspect``, the pattern docker-py's authors
-recommend for a streamed exec with an exit code (docker-py#1989).
+``exec_create``/exec start/``exec_inspect``, the pattern docker-py's authors recommend for a
+streamed exec with an exit code (docker-py#1989); the exec's output is read through the HTTP
+response's buffer rather than docker-py's raw socket, which loses what arrives with the answer
+(docker-py#425).
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The small POSIX ``sh`` programs runner runs inside a job's primary container.
 
 They must work in any image that has ``/bin/sh``: busybox's ash, Debian's dash, bash. So they
-use shell builtins, ``/proc`` and at most ``chown``, ``grep``, ``tr`` and ``sleep``.
+use shell builtins, ``/proc`` and at most ``chmod``, ``chown``, ``mkdir``, ``tr`` and ``sleep``.
 
 How a step runs, and why this way
 ---------------------------------
 Every step is one ``docker exec`` of :data:`STEP` (``sh -c STEP runner-step PREFIX TAG GRACE
-SHELL... ``), streamed with ``exec_start(stream=True)`` and finished with ``exec_inspect`` for
-the exit code (docker-py#1989). The engine has no API to signal an exec, so the wrapper makes
+CWD SHELL... ``), streamed and finished with ``exec_inspect`` for the exit code
+(docker-py#1989). The engine has no API to signal an exec, so the wrapper makes
 one possible:
 
 * runc starts every exec process with ``setsid()``, so the wrapper leads its own session and
