@@ -136,9 +136,7 @@ class DockerProcess:
     def refuse(self) -> None:
         """Finish without starting: the session was interrupted before this step began."""
         self._stopping.set()
-        self._result = ExecResult(interrupted=True)
-        self.on_exit(self)
-        self._finished.set()
+        self._finish(ExecResult(interrupted=True))
 
     def mark_killed(self) -> None:
         """The session is killing the whole container (a second Ctrl-C)."""
@@ -162,6 +160,9 @@ class DockerProcess:
             result = self._lost(f"lost the Docker engine during the step: {exc.reason}")
         except Exception as exc:  # a bug must never leave wait() hanging
             result = ExecResult(error=f"internal error: {type(exc).__name__}: {exc}")
+        self._finish(result)
+
+    def _finish(self, result: ExecResult) -> None:
         self._result = result
         self.on_exit(self)  # before wait() returns: the session no longer counts it as running
         self._finished.set()
