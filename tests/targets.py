@@ -69,6 +69,25 @@ TARGETS = [
 ]
 
 
+# The contract suite also runs docker as a user other than root: a root job's foreground steps
+# are served by the primary's shell, another user's are execs (server.py), and both must keep
+# the contract.
+CONTRACT_TARGETS = [
+    *TARGETS,
+    pytest.param(
+        Target(
+            "busybox-user",
+            f"docker:\n  - image: {BUSYBOX}\n    user: circleci",
+            "docker",
+            docker_executor,
+            False,
+        ),
+        id="docker-busybox-user",
+        marks=pytest.mark.docker,
+    ),
+]
+
+
 def each_target(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Target]:

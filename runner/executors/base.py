@@ -32,6 +32,7 @@ class ExecRequest:
     env: Mapping[str, str]  # the step's complete environment
     no_output_timeout: float | None = None  # seconds of silence before the step is stopped
     tag: str = ""  # marks every process of this step so leftovers can be found
+    background: bool = False  # runs while later steps do (`background: true`)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,6 +44,7 @@ def request_for(step: RunStep, ctx: StepContext) -> ExecRequest:
         env=step_environment(ctx.env, step.environment),
         no_output_timeout=step.no_output_timeout,
         tag=ctx.tag,
+        background=step.background,
     )
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.targets import TARGETS, Target, each_target
+from tests.targets import CONTRACT_TARGETS, Target, each_target
 
 
-@pytest.fixture(params=TARGETS)
+@pytest.fixture(params=CONTRACT_TARGETS)
 def target(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Target]:

@@ -164,7 +164,11 @@ class Api:
         self._call("start", cid)
 
     def attach_socket(self, cid: str) -> Any:
-        return self._call("attach_socket", cid, params={"stdout": 1, "stderr": 1, "stream": 1})
+        """stdin, stdout and stderr of a container not started yet (so nothing it writes can
+        be read ahead into the HTTP response's buffer and lost: docker-py#425)."""
+        return self._call(
+            "attach_socket", cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
 
     def inspect(self, cid: str) -> dict[str, Any]:
         return dict(self._call("inspect_container", cid))

@@ -22,6 +22,7 @@ entrypoint.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.images import ImageFacts
 from runner.executors.docker.remote import RemoteDocker
 from runner.executors.docker.resources import Limits
+from runner.executors.docker.server import read_exactly
 
 RUNNER_DIR = "/tmp/.runner"  # the node's scripts, BASH_ENV and task data, in the container
 READY_TIMEOUT = 60.0
@@ -48,6 +50,7 @@ class UserFacts:
     gid: int
     has_bash: bool
     home: str
+    serves: bool = False  # the keep-alive serves steps (scripts.KEEP_ALIVE_TAIL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class Launch:
     remote: RemoteDocker | None = None
     task_files: tuple[TaskFile, ...] = ()  # written by the setup script (see inline_files)
     created: list[Started] = field(default_factory=list)  # for cleanup, whatever happens
+    token: str = field(default_factory=lambda: secrets.token_hex(12))  # ends a served command
 
     def facts(self, image: DockerImage) -> ImageFacts:
         return self.images.get(image.image, ImageFacts())
@@ -105,6 +109,10 @@ def _host_config(launch: Launch, *, primary: bool, init: bool) -> dict[str, Any]
     config: dict[str, Any] = launch.limits.host_config()
     if primary:
         config["init"] = init
+        if not launch.kept_entrypoint:
+            # Served steps write to the container's stdout: nobody reads its log, so the
+            # engine need not write one (`docker attach` still works).
+            config["log_config"] = {"type": "none", "config": {}}
         hosts = {s.name: "127.0.0.1" for s in launch.services if s.name}
         if launch.primary.name:
             hosts[launch.primary.name] = "127.0.0.1"
@@ -116,12 +124,20 @@ def _host_config(launch: Launch, *, primary: bool, init: bool) -> dict[str, Any]
     return config
 
 
-def open_node(launch: Launch) -> tuple[Started, UserFacts]:
+@dataclass
+class Opened:
+    primary: Started
+    facts: UserFacts
+    attach: Any = None  # the primary's attach connection, kept open when its shell serves
+
+
+def open_node(launch: Launch) -> Opened:
     """Create and start the primary, start the services while it sets itself up, and return
     the job user's facts once everything runs."""
     image = launch.primary
     home = launch.facts(image).env.get("HOME", "")
-    setup_args = [launch.step_user, launch.workdir, RUNNER_DIR, home]
+    token = "" if launch.kept_entrypoint else launch.token
+    setup_args = [launch.step_user, launch.workdir, RUNNER_DIR, home, token]
     for item in inline_files(launch.task_files)[0]:
         setup_args += [item.path, f"{item.mode:o}", item.text]
     kw: dict[str, Any] = {"labels": {**launch.labels, lab.ROLE: "primary"}, "detach": True}
@@ -130,12 +146,14 @@ def open_node(launch: Launch) -> tuple[Started, UserFacts]:
                   command=list(image.command) if image.command is not None else None,
                   user=image.user or None, environment=dict(image.environment) or None)
     else:
+        # stdin open: the keep-alive reads served steps from it (never closed: StdinOnce off)
         kw.update(entrypoint=["/bin/sh", "-c", scripts.KEEP_ALIVE, "runner-init", *setup_args],
-                  command=[], user="0")
+                  command=[], user="0", stdin_open=True)
     primary = _create(launch, "primary", image.image, kw, primary=True)
     attach = None if launch.kept_entrypoint else launch.api.attach_socket(primary.cid)
     errors: list[EnvironmentFailure] = []
     services = threading.Thread(target=_services, args=(launch, primary, errors), daemon=True)
+    facts: UserFacts | None = None
     try:
         _start(launch, primary)
         services.start()
@@ -143,14 +161,16 @@ def open_node(launch: Launch) -> tuple[Started, UserFacts]:
             output = _run_setup(launch.api, primary.cid, setup_args)
         else:
             output = _read_ready(attach)
+        facts = _parse_ready(output, image.image)
     finally:
-        if attach is not None:
-            _close_socket(attach)
+        if attach is not None and (facts is None or not facts.serves or errors):
+            close_socket(attach)
+            attach = None
         if services.ident is not None:
             services.join()
     if errors:
         raise errors[0]
-    return primary, _parse_ready(output, image.image)
+    return Opened(primary, facts, attach)
 
 
 # One argument may hold 128 KiB on Linux (MAX_ARG_STRLEN) and all of them about 2 MiB: files
@@ -220,10 +240,10 @@ def _read_ready(attach: Any) -> str:
     try:
         while True:
             # A non-tty attach stream is multiplexed: 8-byte headers (stream, 0, 0, 0, size).
-            header = _read_exactly(attach, 8)
+            header = read_exactly(attach, 8)
             if len(header) < 8:
                 break
-            text += _read_exactly(attach, int.from_bytes(header[4:], "big")).decode(
+            text += read_exactly(attach, int.from_bytes(header[4:], "big")).decode(
                 errors="replace"
             )
             done = text.rpartition("\n")[0].splitlines()
@@ -234,18 +254,7 @@ def _read_ready(attach: Any) -> str:
     return text
 
 
-def _read_exactly(attach: Any, size: int) -> bytes:
-    data = b""
-    read = attach.read if hasattr(attach, "read") else attach.recv
-    while len(data) < size:
-        chunk = read(size - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return bytes(data)
-
-
-def _close_socket(attach: Any) -> None:
+def close_socket(attach: Any) -> None:
     with contextlib.suppress(Exception):
         attach.close()
     with contextlib.suppress(Exception):
@@ -257,8 +266,8 @@ def _parse_ready(output: str, image: str) -> UserFacts:
         if line.startswith("runner-error "):
             raise EnvironmentFailure(f"cannot prepare the primary container ({image}): {line[13:]}")
         if line.startswith("runner-ready "):
-            uid, gid, bash, home = line[13:].split(" ", 3)
-            return UserFacts(int(uid), int(gid), bash == "1", home)
+            uid, gid, bash, serves, home = line[13:].split(" ", 4)
+            return UserFacts(int(uid), int(gid), bash == "1", home, serves == "1")
     detail = output.strip()[-300:] or "it printed nothing"
     raise EnvironmentFailure(
         f"the primary container ({image}) stopped before it was ready: {detail}"

@@ -32,6 +32,7 @@ from runner.executors.docker.containers import (
 from runner.executors.docker.images import ImageFacts, check_policy, ensure_images
 from runner.executors.docker.remote import RemoteDocker, plan
 from runner.executors.docker.resources import LimitPolicy, Limits
+from runner.executors.docker.server import StepServer
 from runner.executors.docker.session import DockerSession
 from runner.executors.task_files import task_files_tar
 
@@ -136,17 +137,18 @@ class DockerExecutor:
             task_files=spec.task_files,
         )
         try:
-            started, facts = open_node(launch)
+            opened = open_node(launch)
         except BaseException:
             _discard(launch)
             raise
+        started = opened.primary
         boxes = [started, *[c for c in launch.created if c.role != "primary"]]
         session = DockerSession(
             api=self.api,
             spec=spec,
             primary=started,
             containers=boxes,
-            facts=facts,
+            facts=opened.facts,
             user=launch.step_user,
             image_env=launch.facts(primary).env,
             pass_env={k: self.environ[k] for k in self.pass_env if k in self.environ},
@@ -156,6 +158,8 @@ class DockerExecutor:
             keep=self.keep,
             remote=launch.remote,
         )
+        if opened.attach is not None:
+            session.server = StepServer(opened.attach, launch.token)
         large = inline_files(spec.task_files)[1]
         if large:  # too big to travel as setup arguments
             session.put_archive(session.task_data, io.BytesIO(task_files_tar(large)))

@@ -21,6 +21,7 @@ from typing import Protocol
 
 from runner.executors.base import ExecRequest, ExecResult, KillPolicy, OutputSink
 from runner.executors.docker.connection import Api, EngineError
+from runner.executors.docker.server import StepServer
 
 _IDLE_FLUSH = 0.2  # seconds before a partial line is shown, as on the machine executor
 _GIVE_UP = 10.0  # seconds to wait for a killed exec's stream to end before abandoning it
@@ -31,6 +32,7 @@ class ExecHost(Protocol):
 
     api: Api
     user: str
+    server: StepServer | None
 
     @property
     def cid(self) -> str: ...
@@ -75,6 +77,7 @@ class ExecPlan:
     argv: list[str]
     env: Mapping[str, str]
     prefix: str  # PREFIX.pid, PREFIX.sh, PREFIX.end in the container
+    command: str | None = None  # the same for the serving shell (session.served_command)
 
     @property
     def pidfile(self) -> str:
@@ -172,19 +175,16 @@ class DockerProcess:
         for attempt in range(2):
             if self._stopping.is_set():
                 return ExecResult(interrupted=True)
-            exec_id = api.exec_create(self.host.cid, self.plan.argv, user=self.host.user,
-                                      env=self.plan.env, workdir="/")
-            self._pump(api.exec_stream(exec_id))
-            # The wrapper wrote its note before it exited: read it while the engine is asked
-            # for the exit code (two round trips at once).
-            note: list[str | None] = []
-            reader = threading.Thread(target=self._read_note, args=(note,), daemon=True)
-            reader.start()
-            code = self._exit_code(exec_id)
-            reader.join()
+            server = self.host.server
+            if self.plan.command is not None and server is not None and server.claim():
+                try:
+                    code, notes = self._served(server, self.plan.command)
+                finally:
+                    server.release()
+            else:
+                code, notes = self._exec(api)
             if code is None:
                 return self._lost("the container stopped during the step")
-            notes = EndNotes.parse(note[0] if note else None)
             if not notes.no_cwd:
                 if notes.halt:
                     self.host.saw_halt()
@@ -197,6 +197,35 @@ class DockerProcess:
             error=f"cannot enter the working directory {request.cwd} as user "
             f"{self.host.user or 'root'}: it cannot be created, or that user may not enter it"
         )
+
+    def _exec(self, api: Api) -> tuple[int | None, EndNotes]:
+        exec_id = api.exec_create(self.host.cid, self.plan.argv, user=self.host.user,
+                                  env=self.plan.env, workdir="/")
+        self._pump(api.exec_stream(exec_id))
+        # The wrapper wrote its note before it exited: read it while the engine is asked
+        # for the exit code (two round trips at once).
+        note: list[str | None] = []
+        reader = threading.Thread(target=self._read_note, args=(note,), daemon=True)
+        reader.start()
+        code = self._exit_code(exec_id)
+        reader.join()
+        return code, EndNotes.parse(note[0] if note else None)
+
+    def _served(self, server: StepServer, command: str) -> tuple[int | None, EndNotes]:
+        channel = server.submit(command)
+        self._pump(channel.chunks())
+        # The pump returns early only when a killed step still holds the stream open.
+        served = channel.result(timeout=None if self._killed_at is None else 0.0)
+        channel.abandon()
+        if served.broken is None and served.status is not None:
+            return served.status, EndNotes.parse(served.note)
+        server.retire()  # whatever happened, that shell is not to be trusted with another step
+        try:  # the engine answers: the container stopped (or was removed); else it is gone
+            self.host.api.inspect(self.host.cid)
+        except EngineError as exc:
+            if exc.status is None:
+                raise EngineError(served.broken or "the connection broke") from None
+        return None, EndNotes()
 
     def _read_note(self, into: list[str | None]) -> None:
         into.append(self.host.read_text(self.plan.prefix + ".end"))

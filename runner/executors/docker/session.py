@@ -20,6 +20,7 @@ from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.containers import RUNNER_DIR, Started, UserFacts, remove_all
 from runner.executors.docker.process import DockerProcess, ExecPlan
 from runner.executors.docker.remote import CERTS, RemoteDocker
+from runner.executors.docker.server import StepServer
 
 TAG_VARIABLE = "RUNNER_STEP_ID"  # as host_procs.TAG_VARIABLE: marks a step's processes
 SCRIPT_VARIABLE = "RUNNER_SCRIPT"
@@ -42,6 +43,7 @@ class DockerSession:
     environ: Mapping[str, str] = field(default_factory=dict)  # runner's own (DOCKER_HOST...)
     keep: bool = False
     remote: RemoteDocker | None = None
+    server: StepServer | None = None  # the primary's shell, when it serves foreground steps
     _overlay: dict[str, str] = field(default_factory=dict)  # set by setup_remote_docker
     _base: dict[str, str] = field(default_factory=dict)
     _running: list[DockerProcess] = field(default_factory=list)
@@ -99,9 +101,12 @@ class DockerSession:
         else:
             self._put_bytes(prefix + ".sh", request.script.encode())
         grace = str(int(self.kill.terminate_grace * 10))
-        argv = ["/bin/sh", "-c", scripts.STEP, "runner-step", prefix, request.tag, grace,
-                request.cwd]
-        plan = ExecPlan(argv=[*argv, *request.shell], env=env, prefix=prefix)
+        words = [prefix, request.tag, grace, request.cwd, *request.shell]
+        argv = ["/bin/sh", "-c", scripts.STEP, "runner-step", *words]
+        command = None
+        if self.server is not None and not request.background and SCRIPT_VARIABLE in env:
+            command = served_command(words, env, self.server.token)
+        plan = ExecPlan(argv=argv, env=env, prefix=prefix, command=command)
         process = DockerProcess(
             self, request=request, plan=plan, sink=sink, kill=self.kill, on_exit=self._forget
         )
@@ -284,12 +289,21 @@ class DockerSession:
         self.interrupt()
         self._report_services()
         if self.keep:
+            self._detach()
             shell = "bash" if self.has_bash else "sh"
             for box in self.containers:
                 command = shell if box.role == "primary" else "sh"
                 self.notice(f"kept {box.role} container: docker exec -it {box.name} {command}")
             return
-        self._remove_all(deadline=CLOSE_DEADLINE)
+        try:
+            self._remove_all(deadline=CLOSE_DEADLINE)
+        finally:
+            self._detach()
+
+    def _detach(self) -> None:
+        """Close the serving connection (a kept container's shell goes on waiting)."""
+        if self.server is not None:
+            self.server.close()
 
     def _report_services(self) -> None:
         for box in self.containers[1:]:
@@ -310,3 +324,19 @@ class DockerSession:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def served_command(words: list[str], env: Mapping[str, str], token: str) -> str | None:
+    """The serving shell's command for one step (scripts.KEEP_ALIVE_TAIL): the step wrapper
+    in a session of its own, with the step's environment over the container's, as an exec
+    would run it. None when it cannot be said safely: an environment name ``env`` would take
+    for an option, or a line that is the end token."""
+    if any(not key or key.startswith("-") or "=" in key for key in env):
+        return None
+    assignments = " ".join(_quote(f"{key}={value}") for key, value in env.items())
+    quoted = " ".join(_quote(word) for word in words[1:])
+    command = (
+        f"d={_quote(words[0])}\n"
+        f'env {assignments} setsid /bin/sh -c "$step" runner-step "$d" {quoted}'
+    )
+    return None if token in command else command
