@@ -69,9 +69,9 @@ TARGETS = [
 ]
 
 
-# The contract suite also runs docker as a user other than root: a root job's foreground steps
-# are served by the primary's shell, another user's are execs (server.py), and both must keep
-# the contract.
+# The contract suite also runs docker as users other than root: a foreground step is served by
+# the primary's own shell when that shell can be the job's user (root, or through util-linux's
+# `setpriv` on Debian), else it is a `docker exec` (busybox as `circleci`); both keep the contract.
 CONTRACT_TARGETS = [
     *TARGETS,
     pytest.param(
@@ -83,6 +83,12 @@ CONTRACT_TARGETS = [
             False,
         ),
         id="docker-busybox-user",
+        marks=pytest.mark.docker,
+    ),
+    pytest.param(
+        Target("debian-user", f"docker:\n  - image: {DEBIAN}\n    user: circleci", "docker",
+               docker_executor),
+        id="docker-debian-user",
         marks=pytest.mark.docker,
     ),
 ]

@@ -112,8 +112,8 @@ def test_the_engine_stops_while_containers_are_created(tmp_path: Path) -> None:
 @pytest.mark.docker
 def test_output_that_arrives_with_the_engines_answer_is_not_lost(tmp_path: Path) -> None:
     # On a loaded machine or with a remote engine, the answer to "start the exec" and the
-    # step's first output reach runner in one read (docker-py#425, #3332). Steps of a job
-    # running as another user than root are execs (a root job's are served: no exec).
+    # step's first output reach runner in one read (docker-py#425, #3332). busybox has no
+    # `setpriv --reuid`, so a non-root job's steps there are execs (others are served).
     proxy = EngineProxy().start()
     proxy.coalesce("POST", r"/exec/[^/]+/start", seconds=0.5)
     project = docker_project(tmp_path / "p", """

@@ -106,8 +106,17 @@ def test_a_background_step_can_halt_the_job(target: Target, tmp_path: Path) -> N
           build:
             EXECUTOR
             steps:
-              - run: {background: true, command: circleci-agent step halt}
-              - run: sleep 1; echo waited
+              - run:
+                  background: true
+                  command: |
+                    i=0; until [ -e ~/started ]; do i=$((i+1)); [ $i -lt 600 ] || exit 9; sleep 0.05; done
+                    circleci-agent step halt
+                    touch ~/halted
+              # Halted while it runs (whatever the machine's load): it ends, nothing after it.
+              - run: |
+                  touch ~/started
+                  i=0; until [ -e ~/halted ]; do i=$((i+1)); [ $i -lt 600 ] || exit 9; sleep 0.05; done
+                  echo waited
               - run: echo never
     """))
     run = run_with(project, target.executors())

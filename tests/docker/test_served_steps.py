@@ -1,6 +1,6 @@
 """Foreground steps served by the primary's own shell (no ``docker exec``), and when they are not.
 
-The serving shell is runner's keep-alive (scripts.KEEP_ALIVE_TAIL); the end of a step's output
+The serving shell is runner's keep-alive (scripts.SERVE); the end of a step's output
 is a marker on each stream (server.py). These tests count the engine's exec calls through a
 proxy, and check that what a step prints and how it ends arrive exactly as by exec.
 """
@@ -132,10 +132,18 @@ def test_commands_that_cannot_be_said_safely_are_not_served() -> None:
 
 @pytest.mark.docker
 @pytest.mark.parametrize(
-    ("user", "served"), [("", True), ("root", True), ("circleci", False), ("root:circleci", False)]
+    ("image", "user", "served"),
+    [
+        (BUSYBOX, "", True),
+        (BUSYBOX, "root", True),
+        (DEBIAN, "nobody", True),  # through setpriv
+        (BUSYBOX, "circleci", False),  # busybox's setpriv cannot change the user
+        (BUSYBOX, "root:circleci", False),  # another group than the user's own
+        (DEBIAN, "nobody:nogroup", False),
+    ],
 )
-def test_foreground_steps_of_a_root_job_need_no_exec(
-    tmp_path: Path, no_leftovers: str, user: str, served: bool
+def test_which_foreground_steps_need_an_exec(
+    tmp_path: Path, no_leftovers: str, image: str, user: str, served: bool
 ) -> None:
     proxy = EngineProxy().start()
     counted = proxy.hold("POST", EXEC_CREATE, seconds=0, times=1000)
@@ -145,14 +153,14 @@ def test_foreground_steps_of_a_root_job_need_no_exec(
           - run: id -u; id -g
           - run: echo two
           - run: {name: three, command: "echo three; exit 3"}
-    """, images=f"- image: {BUSYBOX}{user_line}")
+    """, images=f"- image: {image}{user_line}")
     executor = DockerExecutor(environ={**os.environ, "DOCKER_HOST": proxy.url}, kill=FAST_STOP)
     try:
         result = run_with(project, {"docker": executor})
     finally:
         proxy.stop()
-    uid = {"": "0", "root": "0", "circleci": "1000", "root:circleci": "0"}[user]
-    gid = {"": "0", "root": "0", "circleci": "1000", "root:circleci": "1000"}[user]
+    uid = {"circleci": "1000", "nobody": "65534", "nobody:nogroup": "65534"}.get(user, "0")
+    gid = {"circleci": "1000", "root:circleci": "1000"}.get(user, "65534" if "nobody" in user else "0")
     assert result.output() == [uid, gid, "two", "three"]
     assert result.step("three").outcome.exit_code == 3
     assert len(counted.seen) == (0 if served else 3), counted.seen

@@ -50,7 +50,7 @@ class UserFacts:
     gid: int
     has_bash: bool
     home: str
-    serves: bool = False  # the keep-alive serves steps (scripts.KEEP_ALIVE_TAIL)
+    serves: bool = False  # the keep-alive serves steps (scripts.SERVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,9 @@ def open_node(launch: Launch) -> Opened:
     image = launch.primary
     home = launch.facts(image).env.get("HOME", "")
     token = "" if launch.kept_entrypoint else launch.token
-    setup_args = [launch.step_user, launch.workdir, RUNNER_DIR, home, token]
+    # setpriv would give the user its groups, without the container's extra ones (group_add)
+    switch = "0" if _host_config(launch, primary=True, init=True).get("group_add") else "1"
+    setup_args = [launch.step_user, launch.workdir, RUNNER_DIR, home, token, switch]
     for item in inline_files(launch.task_files)[0]:
         setup_args += [item.path, f"{item.mode:o}", item.text]
     kw: dict[str, Any] = {"labels": {**launch.labels, lab.ROLE: "primary"}, "detach": True}

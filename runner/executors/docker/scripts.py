@@ -7,7 +7,7 @@ How a step runs, and why this way
 ---------------------------------
 Every step runs :data:`STEP` (``sh -c STEP runner-step PREFIX TAG GRACE CWD SHELL... ``) in a
 session of its own: either started by runner's keep-alive shell, which serves foreground steps
-of a root job (see :data:`KEEP_ALIVE_TAIL` and ``server.py``), or as one ``docker exec``,
+of the job (see :data:`SERVE` and ``server.py``), or as one ``docker exec``,
 streamed and finished with ``exec_inspect`` for the exit code (docker-py#1989). Either way the
 engine has no API to signal the step, so the wrapper makes one possible:
 
@@ -53,20 +53,23 @@ from __future__ import annotations
 
 # Runs as root, as the container's first process (after docker-init) or as a root exec when
 # the image's entrypoint is kept. Arguments: USER[:GROUP] WORKDIR RUNNER_DIR HOME_OVERRIDE
-# TOKEN, then (PATH MODE TEXT) triples: task-data files written here, so the node needs no
-# upload. Prints one line: ``runner-ready UID GID HAS_BASH SERVES HOME`` (warnings before it).
-# SERVES is 1 when this shell goes on to serve steps (see KEEP_ALIVE): it was given a TOKEN,
-# the job's user and group are root's (the shell runs as root, with no portable way to become
-# another user) and the image has ``setsid`` and ``env``.
+# TOKEN SWITCH, then (PATH MODE TEXT) triples: task-data files written here, so the node needs
+# no upload. Prints one line: ``runner-ready UID GID HAS_BASH SERVES HOME`` (warnings before).
+# SERVES is 1 when this shell goes on to serve steps (see SERVE): it was given a TOKEN, the
+# image has ``setsid`` and ``env``, and the shell can be the job's user: root already, or for a
+# user of the image's /etc/passwd with its own group, through util-linux's ``setpriv`` (Debian,
+# Ubuntu, ``cimg``; busybox's lacks ``--reuid``), which gives the uid, gid and supplementary
+# groups that ``docker exec --user`` gives. SWITCH is 0 when the container has extra groups
+# (``group_add``, for setup_remote_docker's socket): setpriv would not give those.
 SETUP = r"""
-spec=$1 wd=$2 r=$3 home=$4 tok=$5
+spec=$1 wd=$2 r=$3 home=$4 tok=$5 switch=$6
 u=${spec%%:*} g=
 case $spec in *:*) g=${spec#*:} ;; esac
 [ -n "$u" ] || u=0
-uid= gid= phome=
+uid= gid= phome= name=
 if [ -r /etc/passwd ]; then
   while IFS=: read -r n x i j c h s; do
-    if [ "$n" = "$u" ] || [ "$i" = "$u" ]; then uid=$i gid=$j phome=$h; break; fi
+    if [ "$n" = "$u" ] || [ "$i" = "$u" ]; then uid=$i gid=$j phome=$h name=$n; break; fi
   done < /etc/passwd
 fi
 if [ -z "$uid" ]; then
@@ -102,7 +105,7 @@ mk "$wd"
 mkdir -p "$r/task-data" "$r/steps" && : > "$r/bash_env" \
   && chown "$uid:$gid" "$r" "$r/task-data" "$r/steps" "$r/bash_env" 2>/dev/null \
   || echo "runner-warning cannot give $r to user $u: steps may fail to write there"
-shift 5
+shift 6
 while [ $# -ge 3 ]; do
   f=$r/task-data/$1
   mk "${f%/*}"
@@ -111,53 +114,60 @@ while [ $# -ge 3 ]; do
 done
 b=0
 [ -x /bin/bash ] && b=1
-s=0
-[ -n "$tok" ] && [ "$uid" = 0 ] && [ "$gid" = 0 ] && command -v setsid >/dev/null 2>&1 \
-  && command -v env >/dev/null 2>&1 && s=1
+s=0 priv=
+if [ -n "$tok" ] && command -v setsid >/dev/null 2>&1 && command -v env >/dev/null 2>&1; then
+  if [ "$uid" = 0 ] && [ "$gid" = 0 ]; then
+    s=1
+  elif [ "$switch" = 1 ] && [ -n "$name" ] && [ -z "$g" ] \
+      && setpriv --reuid="$uid" --regid="$gid" --init-groups true >/dev/null 2>&1; then
+    s=1 priv="setpriv --reuid=$uid --regid=$gid --init-groups"
+  fi
+fi
 echo $$ > "$r/init.pid"
 echo "runner-ready $uid $gid $b $s $home"
 """
 
-# The container's command when runner owns it: set up, serve steps when it can, then stay
-# alive until removed. docker-init (``init: true``) is PID 1 and reaps the orphans of steps.
-#
-# Serving: runner writes a command to this shell's stdin (the container's, attached before the
-# start), ended by a line holding only TOKEN. The command sets ``d`` (the step's PREFIX) and
-# starts :data:`STEP` (in ``$step``) under ``setsid`` with ``env``: a new session and process
-# group, and the step's environment on top of the container's, which is what a ``docker exec``
-# gives. Output goes to the container's stdout and stderr. When the step ends, this shell writes
-# a marker to each stream, so runner knows both are complete: ``RS TOKEN STATUS NOTES`` on
-# stdout (the end note's lines, each ended by US) and ``RS TOKEN`` on stderr. Saves one exec (~45 ms
-# of engine work) per step. ``SHLVL`` is unset so that a step's shells count as under an exec.
-KEEP_ALIVE_TAIL = r"""
-if [ "$s" = 1 ]; then
-  unset SHLVL
-  c= nl="
-" us=$(printf '\037')
-  while IFS= read -r l; do
-    if [ "$l" != "$tok" ]; then
-      c="$c$l$nl"
-      continue
-    fi
-    d=
-    # `command`: a failed fork (a step exhausted the PID limit) fails this command only; a
-    # special builtin's error would end the shell, and the container with it.
-    command eval "$c" </dev/null
-    rc=$?
-    c= n=
-    if [ -n "$d" ] && [ -s "$d.end" ]; then  # no command substitution: it would need a fork
-      while IFS= read -r x; do n="$n$x$us"; done < "$d.end"
-    fi
-    printf '\036%s %s %s\n' "$tok" "$rc" "$n"
-    printf '\036%s\n' "$tok" >&2
-  done
-fi
+# What keeps the container alive once nothing else runs in it.
+_STAY = r"""
 exec 0</dev/null 1>/dev/null 2>&1
 if command -v sleep >/dev/null; then
   while :; do sleep 86400; done  # a step that kills every `sleep` must not end the container
 fi
 exec tail -f /dev/null
 """
+
+# Serves foreground steps, as the job's user. Arguments: TOKEN STEP (the text of :data:`STEP`).
+# runner writes a command to the container's stdin (attached before the start), ended by a
+# line holding only TOKEN. The command sets ``d`` (the step's PREFIX) and starts STEP under
+# ``setsid`` with ``env``: a new session and process group, and the step's environment over
+# the container's, which is what a ``docker exec`` gives. Output goes to the container's stdout
+# and stderr. When the step ends, a marker goes to each stream, so runner knows both are
+# complete: ``RS TOKEN STATUS NOTES`` on stdout (the end note's lines, each ended by US) and
+# ``RS TOKEN`` on stderr. Saves one exec (~45 ms of engine work) per step. ``SHLVL`` is unset
+# so that a step's shells count as under an exec.
+SERVE = r"""
+tok=$1 step=$2
+unset SHLVL
+c= nl="
+" us=$(printf '\037')
+while IFS= read -r l; do
+  if [ "$l" != "$tok" ]; then
+    c="$c$l$nl"
+    continue
+  fi
+  d=
+  # `command`: a failed fork (a step exhausted the PID limit) fails this command only; a
+  # special builtin's error would end the shell, and the container with it.
+  command eval "$c" </dev/null
+  rc=$?
+  c= n=
+  if [ -n "$d" ] && [ -s "$d.end" ]; then  # no command substitution: it would need a fork
+    while IFS= read -r x; do n="$n$x$us"; done < "$d.end"
+  fi
+  printf '\036%s %s %s\n' "$tok" "$rc" "$n"
+  printf '\036%s\n' "$tok" >&2
+done
+""" + _STAY
 
 # One step. Arguments: PREFIX TAG GRACE_TENTHS CWD SHELL_WORD... (the script is PREFIX.sh).
 # What runner must know afterwards goes to PREFIX.end, written only when there is something:
@@ -321,4 +331,12 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-KEEP_ALIVE = SETUP + "step=" + _quoted(STEP) + "\n" + KEEP_ALIVE_TAIL
+# The container's command when runner owns it: set up, then serve steps (the same process,
+# so ``init.pid`` stays true) or just stay alive until removed. docker-init (``init: true``)
+# is PID 1 and reaps the orphans of steps.
+KEEP_ALIVE = (
+    SETUP
+    + f"step={_quoted(STEP)}\nserve={_quoted(SERVE)}\n"
+    + 'if [ "$s" = 1 ]; then exec $priv /bin/sh -c "$serve" runner-serve "$tok" "$step"; fi\n'
+    + _STAY
+)

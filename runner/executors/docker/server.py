@@ -1,6 +1,6 @@
 """Foreground steps served by runner's own shell in the primary container, without an exec.
 
-When the keep-alive can serve (see :data:`scripts.KEEP_ALIVE_TAIL`), runner keeps the attach
+When the keep-alive can serve (see :data:`scripts.SERVE`), runner keeps the attach
 connection it opened before the start to read the ready line, writes each foreground step's
 command to the container's stdin and reads the step's output from the container's stdout and
 stderr, up to a marker on each. One ``docker exec`` costs about 45 ms of engine work (runc

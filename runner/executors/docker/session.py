@@ -327,7 +327,7 @@ def _quote(value: str) -> str:
 
 
 def served_command(words: list[str], env: Mapping[str, str], token: str) -> str | None:
-    """The serving shell's command for one step (scripts.KEEP_ALIVE_TAIL): the step wrapper
+    """The serving shell's command for one step (scripts.SERVE): the step wrapper
     in a session of its own, with the step's environment over the container's, as an exec
     would run it. None when it cannot be said safely: an environment name ``env`` would take
     for an option, or a line that is the end token."""
