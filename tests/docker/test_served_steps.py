@@ -224,3 +224,30 @@ def test_a_step_that_kills_the_serving_shell_loses_the_node(
     assert first.outcome.message == "the container stopped during the step", first.outcome
     assert "never" not in result.output()
     assert result.job_status("build") == "failed"
+
+
+def test_an_abandoned_step_ends_its_output_and_drops_the_rest() -> None:
+    # A killed step whose stream stays open is given up after a while (process._GIVE_UP): its
+    # reader must end, and what still comes must not block the connection for later steps.
+    import threading
+
+    pipe = _Pipe()
+    server = StepServer(pipe, "tok")
+    assert server.claim()
+    channel = server.submit("sleep 600")
+    chunks = channel.chunks()
+    pipe.frame(1, b"first\n")
+    assert next(chunks) == b"first\n"
+    channel.abandon()
+    rest: list[bytes] = []
+    reader = threading.Thread(target=lambda: rest.extend(chunks), daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive() and rest == []
+    for _ in range(100):  # far more than the queue holds: dropped, never waited for
+        pipe.frame(1, b"x" * 1000)
+    pipe.frame(1, RS + b"tok 137 \n")
+    pipe.frame(2, RS + b"tok\n")
+    assert channel.result(timeout=5) == Served(status=137, note="")
+    server.release()
+    server.close()

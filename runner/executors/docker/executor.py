@@ -3,8 +3,8 @@
 ``prepare()`` connects to the engine (``docker.from_env``: ``DOCKER_HOST`` works as it is),
 checks or pulls every image as ``--pull`` says, works out resource limits and reaps what dead
 runs left behind, all before any job starts. ``open()`` starts one node's containers
-(:mod:`containers`); the returned :class:`DockerSession` runs steps by exec and removes the
-containers in ``close()``.
+(:mod:`containers`); the returned :class:`DockerSession` runs steps (served by the primary's
+shell, or by exec: :mod:`server`) and removes the containers in ``close()``.
 """
 
 from __future__ import annotations

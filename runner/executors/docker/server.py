@@ -87,11 +87,14 @@ class Channel:
         return self._result
 
     def abandon(self) -> None:
-        """The step's reader stopped waiting (a killed step): drop what still comes."""
+        """The step's reader stopped waiting (a killed step): drop what still comes, and end
+        :meth:`chunks` for whoever still iterates it."""
         self._abandoned = True
         with contextlib.suppress(queue.Empty):
             while True:
                 self._chunks.get_nowait()
+        with contextlib.suppress(queue.Full):
+            self._chunks.put_nowait(None)
 
     def _put(self, item: bytes | None) -> None:
         while not self._abandoned:
