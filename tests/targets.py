@@ -69,26 +69,28 @@ TARGETS = [
 ]
 
 
-# The contract suite also runs docker as users other than root: a foreground step is served by
-# the primary's own shell when that shell can be the job's user (root, or through util-linux's
-# `setpriv` on Debian), else it is a `docker exec` (busybox as `circleci`); both keep the contract.
+# The contract suite also runs docker every way a foreground step can run (server.py): served
+# by the primary's shell as root (above) or as the user through util-linux's `setpriv` (Debian
+# as `circleci`), served by one exec as the user (busybox as `circleci`: its setpriv cannot), and
+# one `docker exec` per step (RUNNER_DOCKER_SERVE=0). Each keeps the contract.
 CONTRACT_TARGETS = [
     *TARGETS,
-    pytest.param(
-        Target(
-            "busybox-user",
-            f"docker:\n  - image: {BUSYBOX}\n    user: circleci",
-            "docker",
-            docker_executor,
-            False,
-        ),
-        id="docker-busybox-user",
-        marks=pytest.mark.docker,
-    ),
     pytest.param(
         Target("debian-user", f"docker:\n  - image: {DEBIAN}\n    user: circleci", "docker",
                docker_executor),
         id="docker-debian-user",
+        marks=pytest.mark.docker,
+    ),
+    pytest.param(
+        Target("busybox-user", f"docker:\n  - image: {BUSYBOX}\n    user: circleci", "docker",
+               docker_executor, False),
+        id="docker-busybox-user",
+        marks=pytest.mark.docker,
+    ),
+    pytest.param(
+        Target("busybox-exec", f"docker:\n  - image: {BUSYBOX}", "docker",
+               lambda: docker_executor(serve=False), False),
+        id="docker-busybox-exec",
         marks=pytest.mark.docker,
     ),
 ]

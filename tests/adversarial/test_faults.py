@@ -32,12 +32,11 @@ from tests.support import make_project
 FAST = {"RUNNER_STOP_GRACE": "0.5,0.5"}
 
 
-def docker_project(root: Path, steps: str, user: str = "") -> Path:
+def docker_project(root: Path, steps: str) -> Path:
     body = textwrap.indent(textwrap.dedent(steps).strip("\n"), "      ")
-    image = f"{{image: {BUSYBOX_IMAGE}{', user: ' + user if user else ''}}}"
     return make_project(
         root,
-        f"version: 2.1\njobs:\n  build:\n    docker: [{image}]\n"
+        f"version: 2.1\njobs:\n  build:\n    docker: [{{image: {BUSYBOX_IMAGE}}}]\n"
         f"    steps:\n{body}\n",
     )
 
@@ -112,16 +111,17 @@ def test_the_engine_stops_while_containers_are_created(tmp_path: Path) -> None:
 @pytest.mark.docker
 def test_output_that_arrives_with_the_engines_answer_is_not_lost(tmp_path: Path) -> None:
     # On a loaded machine or with a remote engine, the answer to "start the exec" and the
-    # step's first output reach runner in one read (docker-py#425, #3332). busybox has no
-    # `setpriv --reuid`, so a non-root job's steps there are execs (others are served).
+    # step's first output reach runner in one read (docker-py#425, #3332). RUNNER_DOCKER_SERVE=0
+    # makes every step an exec (they are served otherwise: server.py).
     proxy = EngineProxy().start()
     proxy.coalesce("POST", r"/exec/[^/]+/start", seconds=0.5)
     project = docker_project(tmp_path / "p", """
         - run: echo first; echo second >&2; sleep 1; echo third
         - run: printf 'no newline'
-    """, user="circleci")
+    """)
     try:
-        outcome = runner(["run"], project, env={"DOCKER_HOST": proxy.url, **FAST})
+        env = {"DOCKER_HOST": proxy.url, "RUNNER_DOCKER_SERVE": "0", **FAST}
+        outcome = runner(["run"], project, env=env)
     finally:
         proxy.stop()
         runner(["clean"], project)

@@ -20,7 +20,6 @@ from tests.adversarial.engine_proxy import EngineProxy
 from tests.docker.helpers import (
     BUSYBOX,
     DEBIAN,
-    FAST_STOP,
     Run,
     docker_executor,
     docker_project,
@@ -132,18 +131,20 @@ def test_commands_that_cannot_be_said_safely_are_not_served() -> None:
 
 @pytest.mark.docker
 @pytest.mark.parametrize(
-    ("image", "user", "served"),
+    ("image", "user", "serve", "execs"),
     [
-        (BUSYBOX, "", True),
-        (BUSYBOX, "root", True),
-        (DEBIAN, "nobody", True),  # through setpriv
-        (BUSYBOX, "circleci", False),  # busybox's setpriv cannot change the user
-        (BUSYBOX, "root:circleci", False),  # another group than the user's own
-        (DEBIAN, "nobody:nogroup", False),
+        (BUSYBOX, "", True, 0),  # the keep-alive serves: it runs as root
+        (BUSYBOX, "root", True, 0),
+        (DEBIAN, "nobody", True, 0),  # the keep-alive becomes the user with setpriv
+        (BUSYBOX, "circleci", True, 1),  # busybox's setpriv cannot: one exec serves the steps
+        (BUSYBOX, "root:circleci", True, 1),  # another group than the user's own
+        (DEBIAN, "nobody:nogroup", True, 1),
+        (BUSYBOX, "", False, 3),  # RUNNER_DOCKER_SERVE=0: every step is an exec
+        (DEBIAN, "nobody", False, 3),
     ],
 )
-def test_which_foreground_steps_need_an_exec(
-    tmp_path: Path, no_leftovers: str, image: str, user: str, served: bool
+def test_which_steps_need_an_exec(
+    tmp_path: Path, no_leftovers: str, *, image: str, user: str, serve: bool, execs: int
 ) -> None:
     proxy = EngineProxy().start()
     counted = proxy.hold("POST", EXEC_CREATE, seconds=0, times=1000)
@@ -154,7 +155,8 @@ def test_which_foreground_steps_need_an_exec(
           - run: echo two
           - run: {name: three, command: "echo three; exit 3"}
     """, images=f"- image: {image}{user_line}")
-    executor = DockerExecutor(environ={**os.environ, "DOCKER_HOST": proxy.url}, kill=FAST_STOP)
+    environ = {**os.environ, "DOCKER_HOST": proxy.url, "RUNNER_DOCKER_SERVE": "1" if serve else "0"}
+    executor = DockerExecutor.from_options(environ=environ)
     try:
         result = run_with(project, {"docker": executor})
     finally:
@@ -163,7 +165,7 @@ def test_which_foreground_steps_need_an_exec(
     gid = {"circleci": "1000", "root:circleci": "1000"}.get(user, "65534" if "nobody" in user else "0")
     assert result.output() == [uid, gid, "two", "three"]
     assert result.step("three").outcome.exit_code == 3
-    assert len(counted.seen) == (0 if served else 3), counted.seen
+    assert len(counted.seen) == execs, counted.seen
 
 
 @pytest.mark.docker

@@ -248,6 +248,17 @@ class Api:
             raise _wrap(exc) from None
         return _guarded(_frames(reader, response))
 
+    def exec_socket(self, cid: str, cmd: list[str], *, user: str) -> Any:
+        """A long-lived exec with its stdin, stdout and stderr on one hijacked connection (the
+        serving shell, when it cannot be the container's own: server.py). Nothing may be read
+        ahead into the HTTP response's buffer (docker-py#425): the shell prints nothing before
+        it is sent a command."""
+        exec_id = self._call(
+            "exec_create", cid, cmd, user=user, stdin=True, stdout=True, stderr=True, tty=False,
+            workdir="/",
+        )["Id"]
+        return self._call("exec_start", exec_id, socket=True)
+
     def exec_inspect(self, exec_id: str) -> dict[str, Any]:
         return dict(self._call("exec_inspect", exec_id))
 

@@ -50,7 +50,11 @@ class UserFacts:
     gid: int
     has_bash: bool
     home: str
-    serves: bool = False  # the keep-alive serves steps (scripts.SERVE)
+    serving: str = ""  # who serves steps (scripts.SERVE): "shell" (the keep-alive), "exec", ""
+
+    @property
+    def serves(self) -> bool:
+        return self.serving == "shell"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,7 @@ class Launch:
     task_files: tuple[TaskFile, ...] = ()  # written by the setup script (see inline_files)
     created: list[Started] = field(default_factory=list)  # for cleanup, whatever happens
     token: str = field(default_factory=lambda: secrets.token_hex(12))  # ends a served command
+    serve: bool = True  # steps may be served (RUNNER_DOCKER_SERVE=0 makes every step an exec)
 
     def facts(self, image: DockerImage) -> ImageFacts:
         return self.images.get(image.image, ImageFacts())
@@ -136,7 +141,7 @@ def open_node(launch: Launch) -> Opened:
     the job user's facts once everything runs."""
     image = launch.primary
     home = launch.facts(image).env.get("HOME", "")
-    token = "" if launch.kept_entrypoint else launch.token
+    token = "" if launch.kept_entrypoint or not launch.serve else launch.token
     # setpriv would give the user its groups, without the container's extra ones (group_add)
     switch = "0" if _host_config(launch, primary=True, init=True).get("group_add") else "1"
     setup_args = [launch.step_user, launch.workdir, RUNNER_DIR, home, token, switch]
@@ -269,7 +274,8 @@ def _parse_ready(output: str, image: str) -> UserFacts:
             raise EnvironmentFailure(f"cannot prepare the primary container ({image}): {line[13:]}")
         if line.startswith("runner-ready "):
             uid, gid, bash, serves, home = line[13:].split(" ", 4)
-            return UserFacts(int(uid), int(gid), bash == "1", home, serves == "1")
+            serving = {"1": "shell", "2": "exec"}.get(serves, "")
+            return UserFacts(int(uid), int(gid), bash == "1", home, serving)
     detail = output.strip()[-300:] or "it printed nothing"
     raise EnvironmentFailure(
         f"the primary container ({image}) stopped before it was ready: {detail}"

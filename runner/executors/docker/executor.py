@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from runner.config.model import Job, SetupRemoteDockerStep
 from runner.executors.base import KillPolicy, NodeSpec
 from runner.executors.docker import labels as lab
+from runner.executors.docker import scripts
 from runner.executors.docker.connection import Api, EngineError, connect, engine_address
 from runner.executors.docker.containers import (
     Launch,
@@ -46,6 +47,7 @@ class DockerExecutor:
     pull: str = "missing"
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     remote_docker: bool = True
+    serve: bool = True  # foreground steps served without an exec each (server.py)
     kill: KillPolicy = field(default_factory=KillPolicy)
     token: str = field(default_factory=lab.new_token)
     _api: Api | None = None
@@ -73,6 +75,8 @@ class DockerExecutor:
         return cls(
             kill=kill_policy(environ),
             environ=environ,
+            # A way out should a served step ever behave unlike an exec: every step an exec.
+            serve=environ.get("RUNNER_DOCKER_SERVE", "1").strip().lower() not in SWITCHED_OFF,
             keep=keep,
             pass_env=tuple(pass_env),
             pull=check_policy(str(pull)),
@@ -135,6 +139,7 @@ class DockerExecutor:
             limits=self._limits.get(job.resource_class or "") or Limits(pids=self.limits.pids),
             remote=self._remote if _wants_remote_docker(job) else None,
             task_files=spec.task_files,
+            serve=self.serve,
         )
         try:
             opened = open_node(launch)
@@ -160,6 +165,8 @@ class DockerExecutor:
         )
         if opened.attach is not None:
             session.server = StepServer(opened.attach, launch.token)
+        elif opened.facts.serving == "exec":
+            session.server = _serve_by_exec(session, launch.token)
         large = inline_files(spec.task_files)[1]
         if large:  # too big to travel as setup arguments
             session.put_archive(session.task_data, io.BytesIO(task_files_tar(large)))
@@ -187,6 +194,20 @@ class DockerExecutor:
             # Closing the pool's sockets takes a few ms that nobody needs to wait for.
             threading.Thread(target=self._api.close, name="engine-close", daemon=True).start()
             self._api = None
+
+
+SWITCHED_OFF = ("0", "false", "no", "off")
+
+
+def _serve_by_exec(session: DockerSession, token: str) -> StepServer | None:
+    """A serving shell started by one exec as the job's user (scripts.SERVE): the same user,
+    groups and environment every step's own exec would have. The engine answers once the
+    connection is hijacked; the first command waits in the shell's stdin while it starts."""
+    argv = ["/bin/sh", "-c", scripts.SERVE, "runner-serve", token, scripts.STEP]
+    try:
+        return StepServer(session.api.exec_socket(session.cid, argv, user=session.user), token)
+    except EngineError:
+        return None  # every step is an exec, as without a server
 
 
 def _wants_remote_docker(job: Job) -> bool:

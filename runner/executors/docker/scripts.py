@@ -55,12 +55,13 @@ from __future__ import annotations
 # the image's entrypoint is kept. Arguments: USER[:GROUP] WORKDIR RUNNER_DIR HOME_OVERRIDE
 # TOKEN SWITCH, then (PATH MODE TEXT) triples: task-data files written here, so the node needs
 # no upload. Prints one line: ``runner-ready UID GID HAS_BASH SERVES HOME`` (warnings before).
-# SERVES is 1 when this shell goes on to serve steps (see SERVE): it was given a TOKEN, the
-# image has ``setsid`` and ``env``, and the shell can be the job's user: root already, or for a
-# user of the image's /etc/passwd with its own group, through util-linux's ``setpriv`` (Debian,
-# Ubuntu, ``cimg``; busybox's lacks ``--reuid``), which gives the uid, gid and supplementary
-# groups that ``docker exec --user`` gives. SWITCH is 0 when the container has extra groups
-# (``group_add``, for setup_remote_docker's socket): setpriv would not give those.
+# SERVES says who may serve steps (see SERVE) when given a TOKEN and the image has ``setsid``
+# and ``env``: 1, this shell, which can be the job's user: root already, or for a user of the
+# image's /etc/passwd with its own group, through util-linux's ``setpriv`` (Debian, Ubuntu,
+# ``cimg``; busybox's lacks ``--reuid``), which gives the uid, gid and supplementary groups that
+# ``docker exec --user`` gives; 2, a server started by one exec as the user (any other user);
+# 0, nobody: one exec per step. SWITCH is 0 when the container has extra groups (``group_add``,
+# for setup_remote_docker's socket): setpriv would not give those, an exec does.
 SETUP = r"""
 spec=$1 wd=$2 r=$3 home=$4 tok=$5 switch=$6
 u=${spec%%:*} g=
@@ -116,6 +117,7 @@ b=0
 [ -x /bin/bash ] && b=1
 s=0 priv=
 if [ -n "$tok" ] && command -v setsid >/dev/null 2>&1 && command -v env >/dev/null 2>&1; then
+  s=2
   if [ "$uid" = 0 ] && [ "$gid" = 0 ]; then
     s=1
   elif [ "$switch" = 1 ] && [ -n "$name" ] && [ -z "$g" ] \
