@@ -38,7 +38,7 @@ from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.images import ImageFacts
 from runner.executors.docker.remote import RemoteDocker
 from runner.executors.docker.resources import Limits
-from runner.executors.docker.server import read_exactly
+from runner.executors.docker.server import close_socket, read_exactly
 
 RUNNER_DIR = "/tmp/.runner"  # the node's scripts, BASH_ENV and task data, in the container
 READY_TIMEOUT = 60.0
@@ -259,13 +259,6 @@ def _read_ready(attach: Any) -> str:
     except OSError as exc:
         text += f"\n(reading the container's output failed: {exc})"
     return text
-
-
-def close_socket(attach: Any) -> None:
-    with contextlib.suppress(Exception):
-        attach.close()
-    with contextlib.suppress(Exception):
-        attach._response.close()
 
 
 def _parse_ready(output: str, image: str) -> UserFacts:

@@ -329,7 +329,8 @@ for line in "$@"; do printf '%s\n' "$line"; done >> "$f"
 """
 
 
-def _quoted(text: str) -> str:
+def quote(text: str) -> str:
+    """One word for ``sh``, whatever it holds."""
     return "'" + text.replace("'", "'\\''") + "'"
 
 
@@ -338,7 +339,7 @@ def _quoted(text: str) -> str:
 # is PID 1 and reaps the orphans of steps.
 KEEP_ALIVE = (
     SETUP
-    + f"step={_quoted(STEP)}\nserve={_quoted(SERVE)}\n"
+    + f"step={quote(STEP)}\nserve={quote(SERVE)}\n"
     + 'if [ "$s" = 1 ]; then exec $priv /bin/sh -c "$serve" runner-serve "$tok" "$step"; fi\n'
     + _STAY
 )

@@ -163,10 +163,7 @@ class StepServer:
 
     def close(self) -> None:
         self._closing = True
-        with contextlib.suppress(Exception):
-            self._attach.close()
-        with contextlib.suppress(Exception):
-            self._attach._response.close()
+        close_socket(self._attach)
 
     # ------------------------------------------------------------ the reader
 
@@ -227,3 +224,11 @@ def read_exactly(attach: Any, size: int) -> bytes:
             break
         data += chunk
     return bytes(data)
+
+
+def close_socket(attach: Any) -> None:
+    """Close a hijacked connection and the HTTP response it came from."""
+    with contextlib.suppress(Exception):
+        attach.close()
+    with contextlib.suppress(Exception):
+        attach._response.close()

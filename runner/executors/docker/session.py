@@ -264,7 +264,7 @@ class DockerSession:
         if remote.cert_dir:
             self._copy_certs(remote.cert_dir)
             overlay |= {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": f"{RUNNER_DIR}/docker-certs"}
-        exports = [f"export {k}={_quote(v)}" for k, v in overlay.items()]
+        exports = [f"export {k}={scripts.quote(v)}" for k, v in overlay.items()]
         code, out = self.api.run(
             self.cid, ["/bin/sh", "-c", scripts.APPEND, "runner-env", self.bash_env, *exports],
             user=self.user,
@@ -322,10 +322,6 @@ class DockerSession:
         remove_all(self.api, self.containers, deadline=deadline)
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "'\\''") + "'"
-
-
 def served_command(words: list[str], env: Mapping[str, str], token: str) -> str | None:
     """The serving shell's command for one step (scripts.SERVE): the step wrapper
     in a session of its own, with the step's environment over the container's, as an exec
@@ -333,10 +329,10 @@ def served_command(words: list[str], env: Mapping[str, str], token: str) -> str 
     for an option, or a line that is the end token."""
     if any(not key or key.startswith("-") or "=" in key for key in env):
         return None
-    assignments = " ".join(_quote(f"{key}={value}") for key, value in env.items())
-    quoted = " ".join(_quote(word) for word in words[1:])
+    assignments = " ".join(scripts.quote(f"{key}={value}") for key, value in env.items())
+    quoted = " ".join(scripts.quote(word) for word in words[1:])
     command = (
-        f"d={_quote(words[0])}\n"
+        f"d={scripts.quote(words[0])}\n"
         f'env {assignments} setsid /bin/sh -c "$step" runner-step "$d" {quoted}'
     )
     return None if token in command else command
