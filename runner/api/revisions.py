@@ -76,8 +76,11 @@ def select(
     return None
 
 
-def materialize(project: ServedProject, sha: str) -> Source:
-    """A clean tree of commit ``sha``, with the project's remote, outside the working tree."""
+def materialize(project: ServedProject, sha: str, tag: str | None = None) -> Source:
+    """A clean tree of commit ``sha``, with the project's remote, outside the working tree.
+
+    The clone has no tags but ``tag``: a tag on the commit must not turn a branch pipeline
+    into a tag pipeline (runner.project reads the tag of HEAD)."""
     top_text = _git(project.root, "rev-parse", "--show-toplevel")
     if top_text is None:
         raise bad_request("the project is not a git repository: a revision cannot be built")
@@ -87,9 +90,11 @@ def materialize(project: ServedProject, sha: str) -> Source:
     tree = clone / top.name  # the directory name is CIRCLE_PROJECT_REPONAME without a remote
     clone.mkdir(parents=True)
     steps: list[tuple[Path, tuple[str, ...]]] = [
-        (clone, ("clone", "--quiet", "--no-checkout", "--", str(top), str(tree))),
+        (clone, ("clone", "--quiet", "--no-checkout", "--no-tags", "--", str(top), str(tree))),
         (tree, ("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", sha)),
     ]
+    if tag:
+        steps.append((tree, ("tag", "--", tag, sha)))
     origin = _git(top, "config", "--get", "remote.origin.url")
     if origin:
         steps.append((tree, ("remote", "set-url", "origin", origin)))

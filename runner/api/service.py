@@ -130,7 +130,7 @@ class ApiService:
         if sha is None:
             yield refs
             return
-        source = revisions.materialize(project, sha)
+        source = revisions.materialize(project, sha, refs.tag)
         branch = refs.branch
         if branch is None and refs.tag is None:
             branch = revisions.current_branch(project.root) or None  # the label it had
