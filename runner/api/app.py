@@ -8,7 +8,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from runner import __version__
-from runner.api import routes_v1, routes_v1_data, routes_v2, routes_v2_data
+from runner.api import (
+    routes_unsupported,
+    routes_v1,
+    routes_v1_data,
+    routes_v2,
+    routes_v2_data,
+)
 from runner.api.errors import ApiError
 from runner.api.guard import Guard, GuardSettings
 from runner.api.service import ApiService
@@ -36,6 +42,7 @@ def create_app(service: ApiService, guard: GuardSettings) -> FastAPI:
     app.include_router(routes_v1_data.router)
     app.include_router(routes_v2.router)
     app.include_router(routes_v2_data.router)
+    app.include_router(routes_unsupported.router)
     app.include_router(routes_v1.web)  # last: its /{vcs}/{org}/{repo}/{n} would shadow others
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

@@ -105,6 +105,7 @@ def test_a_circleci_client_library_drives_runner_serve(project: Path, tmp_path: 
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=30)[0]
     _check_log_lines(rest)
+    assert token not in rest  # the log lines never show the token
 
 
 def _v2_calls(circle: CircleClient, tmp_path: Path) -> None:

@@ -277,3 +277,23 @@ def test_every_new_endpoint_needs_the_token(api: Api) -> None:
         response = httpx.get(f"{api.url}{path}")
         assert response.status_code == 401, path
     assert httpx.get(f"{api.url}/api/v2/me", headers={"Circle-Token": TOKEN}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "words"),
+    [
+        ("GET", f"{V1}/envvar", "-e NAME"),
+        ("POST", f"{V1}/1/ssh", "runner run --shell"),
+        ("DELETE", f"{V1}/build-cache", "runner clean --all"),
+        ("GET", f"{V2}/schedule", "scheduled pipelines"),
+        ("POST", "/api/v2/workflow/abc/approve/def", "runner run --approve"),
+        ("GET", "/api/v2/insights/gh/acme/widget/workflows", "runner history"),
+    ],
+)
+def test_documented_paths_that_cannot_apply_say_so(
+    shared_api: Api, method: str, path: str, words: str
+) -> None:
+    response = shared_api.client.request(method, path)
+    assert response.status_code == 501
+    assert response.json()["message"].startswith("not available in runner serve: ")
+    assert words in response.json()["message"]
