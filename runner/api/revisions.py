@@ -3,7 +3,7 @@
 
 CircleCI builds the commit a trigger names, never anyone's working tree. So does runner: the
 commit is cloned from the project's repository (a local clone, which hard-links git's objects)
-into ``<state>/sources/<id>/<repo>``, checked out there (detached), and the run uses that
+into ``<state>/sources/<pid>-<id>/<repo>``, checked out there (detached), and the run uses that
 directory as its project: the config, the ``checkout`` step, ``CIRCLE_SHA1`` and
 ``pipeline.git.revision`` all come from that commit. The clone is removed when the run ends.
 
@@ -14,6 +14,7 @@ repository does not have (a label for the config's filters, like ``runner run --
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -86,7 +87,7 @@ def materialize(project: ServedProject, sha: str, tag: str | None = None) -> Sou
         raise bad_request("the project is not a git repository: a revision cannot be built")
     top = Path(top_text)
     prefix = _git(project.root, "rev-parse", "--show-prefix") or ""
-    clone = project.state_root / SOURCES / uuid.uuid4().hex
+    clone = project.state_root / SOURCES / f"{os.getpid()}-{uuid.uuid4().hex}"
     tree = clone / top.name  # the directory name is CIRCLE_PROJECT_REPONAME without a remote
     clone.mkdir(parents=True)
     steps: list[tuple[Path, tuple[str, ...]]] = [
@@ -111,9 +112,31 @@ def discard(clone: Path) -> None:
     shutil.rmtree(clone, ignore_errors=True)
 
 
-def sweep(project: ServedProject) -> None:
-    """Remove every clone of the project: nothing runs from them (server start and stop)."""
-    shutil.rmtree(project.state_root / SOURCES, ignore_errors=True)
+def sweep(project: ServedProject, *, own: bool) -> None:
+    """Remove this process's clones of the project (``own``: the server stops), or those of
+    processes that are gone (it starts). Another server of the same project keeps its own."""
+    base = project.state_root / SOURCES
+    try:
+        clones = list(base.iterdir())
+    except OSError:
+        return
+    for clone in clones:
+        pid_text = clone.name.partition("-")[0]
+        pid = int(pid_text) if pid_text.isdigit() else 0
+        if (pid == os.getpid()) if own else not _alive(pid):
+            discard(clone)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def clone_of(project: ServedProject, directory: Path | None) -> Path | None:

@@ -63,7 +63,7 @@ class ApiService:
         self.log = settings.log
         self.cut_off = {p.root: reconcile(p.store) for p in index.projects}
         for p in index.projects:
-            revisions.sweep(p)  # clones a stopped server left: no run uses them any more
+            revisions.sweep(p, own=False)  # clones a crashed server left behind
         self.queue = RunQueue(settings.concurrency, self._execute)
 
     @property
@@ -271,6 +271,7 @@ class ApiService:
                 ("UPDATE jobs SET status = 'cancelled', stopped_at = ? WHERE run = ? "
                  "AND status = 'queued'", (now, run.run)),
             ])
+            self.log(f"end: run {run.run} of {project.slug()}: cancelled before it started")
 
     def shutdown(self, timeout: float = 15.0) -> None:
         """Cancel what runs, then mark everything this server left unfinished as cut off."""
@@ -278,7 +279,7 @@ class ApiService:
         self.queue.shutdown(timeout)
         release_owner(self.owner)
         for p in self.index.projects:
-            revisions.sweep(p)
+            revisions.sweep(p, own=True)
             root = str(p.state_root)
             stale = {r.run for r in p.store.unfinished() if r.owner == self.owner}
             stale |= {run for key_root, run in running if key_root == root}
