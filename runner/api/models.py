@@ -81,7 +81,8 @@ class Action(BaseModel):
     canceled: bool | None = None
     infrastructure_fail: bool | None = None
     has_output: bool
-    output_url: str = Field(description="The step's log on this node, as plain text.")
+    output_url: str = Field(description="The step's output on this node: a JSON list of "
+                            "{message, time, type} (text with Accept: text/plain).")
     messages: list[str] = []
 
 
