@@ -79,6 +79,6 @@ def test_a_checksum_that_fails_is_worded_as_circleci_prints_it() -> None:
     with pytest.raises(CacheKeyError) as caught:
         render_key('v1-deps-{{ .Branch }}-{{   checksum ".node-version" }}', facts)
     assert caught.value.message == (
-        'template: cacheKey:1:29: executing "cacheKey" at <checksum ".node-version">: '
+        'template: cacheKey:1:27: executing "cacheKey" at <checksum ".node-version">: '
         "error calling checksum: open /home/u/project/.node-version: no such file or directory"
     )
