@@ -40,6 +40,7 @@ class ProjectRequest:
     revision: str | None = None
     params: tuple[str, ...] = ()  # --param KEY=VALUE
     orb_dir: Path | None = None
+    primary_env_to_steps: bool = False  # issue 15: the pre-2020 rule for image environment
     state_dir: Path | None = None
     numbers: tuple[int, tuple[int, ...]] | None = None  # reserved by an API trigger (StateDir)
     pipeline_id: str | None = None  # set by an API trigger, which answers with it
@@ -117,6 +118,7 @@ def _load_options(
         pipeline_parameters=params,
         pipeline_values=_pipeline_values(project, state, pipeline_id),
         orb_dir=request.orb_dir or project.root / ".circleci" / "orbs",
+        primary_env_to_steps=request.primary_env_to_steps,
     )
 
 
@@ -249,6 +251,8 @@ def run(
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     _warn_unmasked(bus, options)
+    for warning in loaded.config.warnings:
+        bus.emit(Notice(text=warning.render(), level="warning"))
     engine = Engine(
         graph=graph,
         project=loaded.project,
