@@ -28,6 +28,13 @@ PARAM = typer.Option([], "--param", help="Pipeline parameter KEY=VALUE (2.1 conf
 ORB_DIR = typer.Option(
     None, "--orb-dir", help="Vendored orbs (default: .circleci/orbs in the project)."
 )
+ORB_HOST = typer.Option(
+    None, "--orb-host",
+    help="CircleCI host of the orb registry (default: CIRCLECI_CLI_HOST, else circleci.com).",
+)
+OFFLINE = typer.Option(
+    False, "--offline", help="Never ask the orb registry: vendored and cached orbs only."
+)
 PRIMARY_ENV = typer.Option(
     False, "--primary-env-to-steps",
     help="Give steps the primary image's environment too, below the job's (CircleCI before 2020).",
@@ -71,6 +78,8 @@ def project_request(
     state_dir: Path | None = None,
     *,
     primary_env_to_steps: bool = False,
+    orb_host: str | None = None,
+    offline: bool = False,
 ) -> ProjectRequest:
     from runner.runflow import ProjectRequest
 
@@ -83,6 +92,8 @@ def project_request(
         orb_dir=orb_dir,
         state_dir=state_dir,
         primary_env_to_steps=primary_env_to_steps,
+        orb_host=orb_host,
+        offline=offline,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from runner.config import model as m
 from runner.config.jobs import read_jobs
+from runner.config.orb_source import OrbSource
 from runner.config.primary_env import primary_env_to_steps, primary_env_warnings
 from runner.config.reader import Reader
 from runner.config.workflows import read_workflows
@@ -32,6 +33,7 @@ class LoadOptions:
     pipeline_parameters: Mapping[str, str] = field(default_factory=dict)  # --param KEY=VALUE
     pipeline_values: Mapping[str, Any] = field(default_factory=dict)  # pipeline.git.branch, ...
     orb_dir: Path | None = None
+    orb_source: OrbSource | None = None  # orbs not vendored: cache, lock, registry (runner.orbs)
     primary_env_to_steps: bool = False  # the pre-2020 rule (runner.config.primary_env)
 
 
