@@ -247,3 +247,21 @@ def test_orb_vendor_writes_sources_the_loader_finds_without_any_network(
     assert run.output("local") == ["toolkit 1.2.3 says hello local on mine",
                                    "note: greeted local"]
     assert not (tmp_path / "empty-cache").exists()
+
+
+def test_host_and_token_are_found_where_circleci_cli_keeps_them(tmp_path: Path) -> None:
+    (tmp_path / ".circleci").mkdir()
+    (tmp_path / ".circleci" / "cli.yml").write_text(
+        "host: https://circleci.example.invalid\ntoken: from-cli-yml\n")
+    home = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    found = RegistrySettings.from_environ(home)
+    assert (found.host, found.token) == ("https://circleci.example.invalid", "from-cli-yml")
+    assert found.address == "https://circleci.example.invalid/graphql-unstable"
+    assert found.cache_dir == tmp_path / "c" / "runner" / "orbs"
+    assert "from-cli-yml" not in repr(found)
+    env = {**home, "CIRCLECI_CLI_HOST": "http://h:1", "CIRCLECI_CLI_TOKEN": "from-env"}
+    assert (RegistrySettings.from_environ(env).host,
+            RegistrySettings.from_environ(env).token) == ("http://h:1", "from-env")
+    assert RegistrySettings.from_environ(env, host="http://opt:2").host == "http://opt:2"
+    bare = RegistrySettings.from_environ({"HOME": str(tmp_path / "nobody")})
+    assert (bare.host, bare.token) == ("https://circleci.com", None)
