@@ -13,8 +13,6 @@ list is a failure, as in the CLI.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +45,11 @@ class Answer:
 
 def fetch(settings: RegistrySettings, reference: str) -> Answer:
     """The registry's orb for ``reference``; OrbNotFound, or RegistryError naming the orb."""
+    # imported here: http.client and its email parsers cost every other command ~10% of its
+    # start-up, and only a run that needs an uncached orb comes this far
+    import urllib.error
+    import urllib.request
+
     ref = reference if "@" in reference else f"{reference}@volatile"
     body = json.dumps({"query": QUERY, "variables": {"orbVersionRef": ref}}).encode()
     headers = {
