@@ -265,3 +265,15 @@ def test_host_and_token_are_found_where_circleci_cli_keeps_them(tmp_path: Path) 
     assert RegistrySettings.from_environ(env, host="http://opt:2").host == "http://opt:2"
     bare = RegistrySettings.from_environ({"HOME": str(tmp_path / "nobody")})
     assert (bare.host, bare.token) == ("https://circleci.com", None)
+
+
+def test_orb_fetch_errors_name_the_orb_and_write_no_lock(host: str, tmp_path: Path) -> None:
+    nested = CONFIG.replace("  tk: acme/toolkit@1.2", "  tk: acme/toolkit@1.2\n  gone: acme/gone@1")
+    project = make_project(tmp_path / "p", nested)
+    unknown = run_cli(["orb", "fetch"], project, env={"CIRCLECI_CLI_HOST": host})
+    assert unknown.code == 2 and "Traceback" not in unknown.stderr
+    assert ".circleci/config.yml:4:9: orbs.gone: no orb 'acme/gone@1' was found" in unknown.stderr
+    down = run_cli(["orb", "vendor"], project, env={"CIRCLECI_CLI_HOST": "http://127.0.0.1:9"})
+    assert down.code == 3 and "for orb 'acme/toolkit@1.2'" in down.stderr
+    assert not (project / ".circleci" / "orbs.lock").exists()
+    assert not (project / ".circleci" / "orbs").exists()
