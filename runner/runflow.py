@@ -23,6 +23,8 @@ from runner.errors import UsageError
 from runner.events import EventBus, Notice, Subscriber
 from runner.executors.base import Executor, KillPolicy
 from runner.graph import JobGraph, Selection, plan
+from runner.orbs.lock import lock_path, read_lock
+from runner.orbs.resolver import RegistryResolver, default_resolver
 from runner.output import MIN_SECRET, Masker
 from runner.project import Project, find_project
 from runner.run_types import RunOptions, RunResult
@@ -40,6 +42,9 @@ class ProjectRequest:
     revision: str | None = None
     params: tuple[str, ...] = ()  # --param KEY=VALUE
     orb_dir: Path | None = None
+    primary_env_to_steps: bool = False  # issue 15: the pre-2020 rule for image environment
+    offline: bool = False  # never ask CircleCI's orb registry (cache and vendored orbs only)
+    orb_host: str | None = None  # the registry's host (else CIRCLECI_CLI_HOST, circleci.com)
     state_dir: Path | None = None
     numbers: tuple[int, tuple[int, ...]] | None = None  # reserved by an API trigger (StateDir)
     pipeline_id: str | None = None  # set by an API trigger, which answers with it
@@ -118,6 +123,20 @@ def _load_options(
         pipeline_parameters=params,
         pipeline_values=_pipeline_values(project, state, pipeline_id),
         orb_dir=request.orb_dir or project.root / ".circleci" / "orbs",
+        orb_source=orb_resolver(request, project, environ),
+        primary_env_to_steps=request.primary_env_to_steps,
+    )
+
+
+def orb_resolver(
+    request: ProjectRequest, project: Project, environ: Mapping[str, str], *, locked: bool = True
+) -> RegistryResolver:
+    """Orbs the project has not vendored: its lock, the orb cache, CircleCI's registry."""
+    path = lock_path(project.config_path)
+    display = str(Path(project.config_display).parent / path.name)
+    return default_resolver(
+        environ, lock=read_lock(path, display) if locked else None, lock_display=display,
+        host=request.orb_host, offline=request.offline,
     )
 
 
@@ -251,6 +270,8 @@ def run(
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     _warn_unmasked(bus, options)
+    for warning in loaded.config.warnings:
+        bus.emit(Notice(text=warning.render(), level="warning"))
     engine = Engine(
         graph=graph,
         project=loaded.project,

@@ -41,4 +41,8 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own state directory and contexts file location."""
     monkeypatch.setenv("RUNNER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    # orbs: a private cache, and never CircleCI's real registry (port 9 refuses at once)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("CIRCLECI_CLI_HOST", "http://127.0.0.1:9")
+    monkeypatch.delenv("CIRCLECI_CLI_TOKEN", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

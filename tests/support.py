@@ -110,7 +110,7 @@ def run_in_process(project: Path, **request_fields: object) -> Collected:
     project_fields = {
         k: request_fields.pop(k)
         for k in list(request_fields)
-        if k in ("branch", "tag", "params", "config", "orb_dir", "state_dir")
+        if k in ("branch", "tag", "params", "config", "orb_dir", "state_dir", "offline", "orb_host")
     }
     request = runflow.RunRequest(
         project=runflow.ProjectRequest(project_dir=project, **project_fields),  # type: ignore[arg-type]

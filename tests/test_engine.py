@@ -115,7 +115,7 @@ def test_cancel_interrupts_running_steps_and_settles_everything(tmp_path: Path) 
     threading.Timer(0.3, eng.cancel).start()
     started = time.monotonic()
     result = eng.run()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # hang guard: the fake step takes 30 s uninterrupted
     assert result.exit_code == 130
     assert dict(result.jobs) == {"a": Status.CANCELLED, "b": Status.CANCELLED}
     finished = [e for e in run.events if isinstance(e, JobFinished)]

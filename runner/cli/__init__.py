@@ -19,6 +19,7 @@ from runner.cli import (
     config_cmd,
     history_cmd,
     inspect_cmd,
+    orb_cmd,
     run_cmd,
     serve_cmd,
     shell_cmd,
@@ -52,6 +53,7 @@ def _root(
 run_cmd.register(app)
 inspect_cmd.register(app)
 config_cmd.register(app)
+orb_cmd.register(app)
 clean_cmd.register(app)
 serve_cmd.register(app)
 history_cmd.register(app)

@@ -13,6 +13,7 @@ import typer
 from runner.errors import ExitCode, RunnerError, os_error_text
 
 if TYPE_CHECKING:
+    from runner.config.model import Config
     from runner.runflow import ProjectRequest
 
 T = TypeVar("T")
@@ -26,6 +27,17 @@ TAG = typer.Option(None, "--tag", help="Pretend the commit carries this tag.")
 PARAM = typer.Option([], "--param", help="Pipeline parameter KEY=VALUE (2.1 configs; repeatable).")
 ORB_DIR = typer.Option(
     None, "--orb-dir", help="Vendored orbs (default: .circleci/orbs in the project)."
+)
+ORB_HOST = typer.Option(
+    None, "--orb-host",
+    help="CircleCI host of the orb registry (default: CIRCLECI_CLI_HOST, else circleci.com).",
+)
+OFFLINE = typer.Option(
+    False, "--offline", help="Never ask the orb registry: vendored and cached orbs only."
+)
+PRIMARY_ENV = typer.Option(
+    False, "--primary-env-to-steps",
+    help="Give steps the primary image's environment too, below the job's (CircleCI before 2020).",
 )
 STATE_DIR = typer.Option(
     None,
@@ -64,6 +76,10 @@ def project_request(
     params: list[str] | None = None,
     orb_dir: Path | None = None,
     state_dir: Path | None = None,
+    *,
+    primary_env_to_steps: bool = False,
+    orb_host: str | None = None,
+    offline: bool = False,
 ) -> ProjectRequest:
     from runner.runflow import ProjectRequest
 
@@ -75,7 +91,16 @@ def project_request(
         params=tuple(params or ()),
         orb_dir=orb_dir,
         state_dir=state_dir,
+        primary_env_to_steps=primary_env_to_steps,
+        orb_host=orb_host,
+        offline=offline,
     )
+
+
+def print_warnings(config: Config) -> None:
+    """Warnings of a loaded config on stderr (``run`` reports them as events instead)."""
+    for warning in config.warnings:
+        typer.echo(f"warning: {warning.render()}", err=True)
 
 
 def color_choice(flag: bool | None) -> bool | None:

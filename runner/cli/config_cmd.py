@@ -24,9 +24,12 @@ def process(
     tag: str = common.TAG,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
+    orb_host: str = common.ORB_HOST,
+    offline: bool = common.OFFLINE,
 ) -> None:
     """Print the config after 2.1 processing (parameters, commands, executors, orbs, matrices)."""
     from runner import runflow
 
-    request = common.project_request(config, project_dir, branch, tag, param, orb_dir)
+    request = common.project_request(config, project_dir, branch, tag, param, orb_dir,
+                                     orb_host=orb_host, offline=offline)
     sys.stdout.write(common.call(lambda: runflow.process_text(request)))

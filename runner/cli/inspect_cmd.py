@@ -21,12 +21,15 @@ def list_jobs(
     project_dir: Path = common.PROJECT_DIR,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
+    orb_host: str = common.ORB_HOST,
+    offline: bool = common.OFFLINE,
 ) -> None:
     """List jobs (executor, parallelism, steps) and workflows."""
     from runner import runflow
     from runner.report.listing import render_listing
 
-    request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir)
+    request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
+                                     orb_host=orb_host, offline=offline)
     loaded = common.call(lambda: runflow.load(request))
     sys.stdout.write(render_listing(loaded.config))
 
@@ -36,12 +39,18 @@ def validate(
     project_dir: Path = common.PROJECT_DIR,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
+    orb_host: str = common.ORB_HOST,
+    offline: bool = common.OFFLINE,
+    primary_env_to_steps: bool = common.PRIMARY_ENV,
 ) -> None:
     """Check the config; print every problem with its file:line:col. Exit 2 if any."""
     from runner import runflow
 
-    request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir)
+    request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
+                                     primary_env_to_steps=primary_env_to_steps,
+                                     orb_host=orb_host, offline=offline)
     loaded = common.call(lambda: runflow.load(request))
+    common.print_warnings(loaded.config)
     jobs, workflows = len(loaded.config.jobs), len(loaded.config.workflows)
     typer.echo(
         f"{loaded.project.config_display}: valid (version {loaded.config.version}, "
@@ -58,6 +67,9 @@ def plan(
     tag: str = common.TAG,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
+    orb_host: str = common.ORB_HOST,
+    offline: bool = common.OFFLINE,
+    primary_env_to_steps: bool = common.PRIMARY_ENV,
     parallelism: int = typer.Option(None, "--parallelism", "--node-total", min=1),
     node_index: int = typer.Option(None, "--node-index", "--index", min=0),
     with_requires: bool = typer.Option(False, "--with-requires"),
@@ -71,7 +83,9 @@ def plan(
     if output not in ("text", "json", "mermaid"):
         raise typer.BadParameter("--format takes text, json or mermaid")
     request = runflow.RunRequest(
-        project=common.project_request(config, project_dir, branch, tag, param, orb_dir),
+        project=common.project_request(config, project_dir, branch, tag, param, orb_dir,
+                                       primary_env_to_steps=primary_env_to_steps,
+                                       orb_host=orb_host, offline=offline),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,
@@ -81,6 +95,7 @@ def plan(
 
     def build() -> str:
         loaded = runflow.load(request.project)
+        common.print_warnings(loaded.config)
         graph = make_plan(loaded.config, runflow.selection_for(request, loaded.project))
         return render_plan(
             graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag

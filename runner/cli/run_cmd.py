@@ -55,6 +55,9 @@ def run(
     approve: list[str] = typer.Option([], "--approve", help="Approve this approval job, or 'all'."),
     contexts: Path = typer.Option(None, "--contexts", help="Contexts file (see README)."),
     orb_dir: Path = common.ORB_DIR,
+    orb_host: str = common.ORB_HOST,
+    offline: bool = common.OFFLINE,
+    primary_env_to_steps: bool = common.PRIMARY_ENV,
     state_dir: Path = common.STATE_DIR,
     keep: bool = typer.Option(False, "--keep", help="Keep node homes and containers afterwards."),
     shell: bool = typer.Option(
@@ -90,7 +93,9 @@ def run(
     from runner.runflow import RunRequest
 
     request = RunRequest(
-        project=common.project_request(config, project_dir, branch, tag, param, orb_dir, state_dir),
+        project=common.project_request(config, project_dir, branch, tag, param, orb_dir, state_dir,
+                                       primary_env_to_steps=primary_env_to_steps,
+                                       orb_host=orb_host, offline=offline),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,

@@ -8,12 +8,14 @@ from __future__ import annotations
 import difflib
 import gc
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from runner.config import model as m
 from runner.config.jobs import read_jobs
+from runner.config.orb_source import OrbSource
+from runner.config.primary_env import primary_env_to_steps, primary_env_warnings
 from runner.config.reader import Reader
 from runner.config.workflows import read_workflows
 from runner.config.yaml import MDict, load_file
@@ -31,6 +33,8 @@ class LoadOptions:
     pipeline_parameters: Mapping[str, str] = field(default_factory=dict)  # --param KEY=VALUE
     pipeline_values: Mapping[str, Any] = field(default_factory=dict)  # pipeline.git.branch, ...
     orb_dir: Path | None = None
+    orb_source: OrbSource | None = None  # orbs not vendored: cache, lock, registry (runner.orbs)
+    primary_env_to_steps: bool = False  # the pre-2020 rule (runner.config.primary_env)
 
 
 def read_version(root: MDict, file: str) -> str:
@@ -77,7 +81,10 @@ def load_config(path: Path, display: str, options: LoadOptions | None = None) ->
     gc.disable()
     try:
         root, version = processed_tree(path, display, options)
-        return build_config(root, version, display)
+        config = build_config(root, version, display)
+        if options is not None and options.primary_env_to_steps:
+            return primary_env_to_steps(config)
+        return replace(config, warnings=primary_env_warnings(root))
     finally:
         if collecting:
             gc.enable()

@@ -14,7 +14,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TypeVar
 
-from runner.errors import Mark
+from runner.errors import ConfigProblem, Mark
 
 T = TypeVar("T")
 
@@ -320,3 +320,5 @@ class Config:
     jobs: Mapping[str, Job]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     file: str = ".circleci/config.yml"
+    # what runs, but maybe not as the author meant: printed by validate, plan and run
+    warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)

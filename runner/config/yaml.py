@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from runner.config.marked import MDict, MList, scalar_text
+from runner.config.yaml_depth import deeper_than, first_opener, line_col, offset_of
 from runner.errors import ConfigError, ConfigProblem, Mark
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -48,6 +49,7 @@ class _Frame:
     mark: Mark
     anchor: str | None
     container: MDict | MList
+    flow: bool = False
     weight: int = 1
     # mapping state
     pending: tuple[Any, Mark, str | None] | None = None
@@ -72,9 +74,9 @@ class _Builder:
     def fail(self, mark: Mark, message: str, hint: str | None = None) -> ConfigError:
         return ConfigError([ConfigProblem(mark, self.path(), message, hint)])
 
-    def path(self) -> str:
+    def path(self, frames: list[_Frame] | None = None) -> str:
         parts: list[str] = []
-        for frame in self.stack:
+        for frame in self.stack if frames is None else frames:
             c = frame.container
             if isinstance(c, MDict):
                 if frame.pending is not None:
@@ -96,9 +98,17 @@ class _Builder:
 
     def push(self, event: yaml.CollectionStartEvent, container: MDict | MList, mark: Mark) -> None:
         if len(self.stack) >= MAX_DEPTH:
-            raise self.fail(mark, f"nesting deeper than {MAX_DEPTH} levels")
+            raise self.too_deep(mark)
         self.count(1, mark)
-        self.stack.append(_Frame(mark, event.anchor, container))
+        self.stack.append(_Frame(mark, event.anchor, container, bool(event.flow_style)))
+
+    def too_deep(self, mark: Mark) -> ConfigError:
+        # The key path stops where the first flow collection starts: the YAML library may not
+        # have handed out the events inside it yet (see _too_deep), and a path of 64 '[0]'s helps
+        # nobody. So the message is the same whatever the library.
+        outer = next((i for i, frame in enumerate(self.stack) if frame.flow), len(self.stack))
+        message = f"nesting deeper than {MAX_DEPTH} levels"
+        return ConfigError([ConfigProblem(mark, self.path(self.stack[:outer]), message)])
 
     def deliver(self, value: Any, mark: Mark, raw: str | None, weight: int) -> None:
         if not self.stack:
@@ -264,6 +274,8 @@ def parse_text(text: str, file: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Mark(file, mark.line + 1, mark.column + 1) if mark else Mark(file, 1, 1)
+        if "maximum nesting depth" in str(exc.problem):
+            raise _too_deep(builder, text, where) from None
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         raise ConfigError([ConfigProblem(where, "", f"invalid YAML: {problem}")]) from None
     except yaml.reader.ReaderError as exc:  # a character YAML forbids (NUL, controls)
@@ -279,6 +291,22 @@ def parse_text(text: str, file: str) -> Any:
     if not builder.root_set or builder.root is None:
         raise ConfigError([ConfigProblem(Mark(file, 1, 1), "", "the config file is empty")])
     return builder.root
+
+
+def _too_deep(builder: _Builder, text: str, fallback: Mark) -> ConfigError:
+    """runner's own depth error where the YAML library's nesting limit fired first."""
+    depth, start = len(builder.stack), 0
+    if builder.stack:
+        innermost = builder.stack[-1].mark
+        start = offset_of(text, innermost.line, innermost.col)
+    opener = first_opener(text, start)
+    where = fallback
+    if opener is not None:
+        counted = bool(builder.stack) and opener == start
+        found = deeper_than(text, opener, depth if counted else depth + 1, MAX_DEPTH)
+        if found is not None:
+            where = Mark(fallback.file, *line_col(text, found))
+    return builder.too_deep(where)
 
 
 def _handle(builder: _Builder, event: yaml.Event) -> None:

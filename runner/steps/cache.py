@@ -50,8 +50,14 @@ def _created(entry: CacheEntry) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(entry.created))
 
 
-def _key_error(exc: RunnerError) -> StepOutcome:
-    return StepOutcome(status=Status.FAILED, message=f"Error computing cache key: {exc.render()}")
+def _key_error(ctx: StepContext, exc: RunnerError, skipping: str) -> None:
+    """A key that cannot be computed (a checksum of a file the node lacks, a bad template) does
+    not fail the job on CircleCI: its agent prints ``error computing cache key: ...`` and the
+    step goes on without that key (reported on green builds, e.g.
+    jubilee-works/timetree-sdk-js#247, checkstyle/checkstyle#18970). runner does the same."""
+    hint = f" ({exc.hint})" if exc.hint else ""
+    _say(ctx, f"error computing cache key: {exc.message}{hint}")
+    _say(ctx, skipping)
 
 
 def save_cache(step: Step, ctx: StepContext) -> StepOutcome:
@@ -59,7 +65,8 @@ def save_cache(step: Step, ctx: StepContext) -> StepOutcome:
     try:
         key = render_key(step.key, _key_facts(ctx))
     except RunnerError as exc:  # a bad template, or a checksum of a file that is not there
-        return _key_error(exc)
+        _key_error(ctx, exc, "Skipping cache save: its key cannot be computed")
+        return StepOutcome(status=Status.PASSED, message="skipped: error computing cache key")
     store = cache_store(ctx)
     if (existing := store.get(key)) is not None:
         _skip(ctx, key, existing)
@@ -125,17 +132,22 @@ def restore_cache(step: Step, ctx: StepContext) -> StepOutcome:
     store = cache_store(ctx)
     facts = _key_facts(ctx)
     entry: CacheEntry | None = None
+    unusable = 0
     for template in step.keys:  # ``key`` first, then ``keys`` in order [CR]
         try:
             key = render_key(template, facts)
         except RunnerError as exc:
-            return _key_error(exc)
+            unusable += 1
+            _key_error(ctx, exc, "Skipping this key")
+            continue
         entry = store.find(key)
         if entry is not None:
             break
         _say(ctx, f"No cache is found for key: {key}")
     if entry is None:
-        return StepOutcome(status=Status.PASSED, message="no cache found")
+        skipped = unusable == len(step.keys)
+        message = "skipped: error computing cache key" if skipped else "no cache found"
+        return StepOutcome(status=Status.PASSED, message=message)
     return _restore(ctx, store, entry)
 
 

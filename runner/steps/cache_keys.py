@@ -49,7 +49,7 @@ def render_key(template: str, facts: KeyFacts) -> str:
     """The key for ``template``, or CacheKeyError naming what is wrong with it."""
     if "{{" in _ACTION.sub("", template):
         raise CacheKeyError(f"cache key {template!r}: '{{{{' without a closing '}}}}'")
-    key = _ACTION.sub(lambda match: _action(match.group(1), template, facts), template)
+    key = _ACTION.sub(lambda match: _action(match, template, facts), template)
     if not key.strip():
         raise CacheKeyError(f"cache key {template!r} renders to nothing")
     if len(key) > MAX_KEY:
@@ -59,7 +59,21 @@ def render_key(template: str, facts: KeyFacts) -> str:
     return key
 
 
-def _action(text: str, template: str, facts: KeyFacts) -> str:
+def _go_error(template: str, start: int, action: str, reason: str) -> str:
+    """The error as Go's text/template words it, which CircleCI's agent prints after
+    ``error computing cache key:`` (a public report, jubilee-works/timetree-sdk-js#247:
+    ``template: cacheKey:1:30: executing "cacheKey" at <checksum ".node-version">: error
+    calling checksum: open /home/circleci/...: no such file or directory``). The column is the
+    action's byte offset in its line, as ``parse.Tree.ErrorContext`` counts it."""
+    before = template[:start]
+    line = before.count("\n") + 1
+    column = start if line == 1 else start - before.rfind("\n") - 1
+    return (f'template: cacheKey:{line}:{column}: executing "cacheKey" at <{action}>: '
+            f"error calling checksum: {reason}")
+
+
+def _action(match: re.Match[str], template: str, facts: KeyFacts) -> str:
+    text = match.group(1)
     action = text.strip()
     simple: dict[str, Callable[[], str]] = {
         ".Branch": lambda: facts.branch,
@@ -74,7 +88,12 @@ def _action(text: str, template: str, facts: KeyFacts) -> str:
     if found := _ENVIRONMENT.match(action):
         return facts.environment.get(found.group(1), "<no value>")
     if found := _CHECKSUM.match(action):
-        return facts.checksum(found.group(1).replace('\\"', '"').replace("\\\\", "\\"))
+        name = found.group(1).replace('\\"', '"').replace("\\\\", "\\")
+        try:
+            return facts.checksum(name)
+        except RunnerError as exc:
+            start = match.start(1) + len(text) - len(text.lstrip())
+            raise CacheKeyError(_go_error(template, start, action, exc.message)) from None
     if action.startswith("checksum"):
         usage = '{{ checksum "FILE" }}'
         raise CacheKeyError(f"cache key {template!r}: checksum takes one quoted file: {usage}")

@@ -17,18 +17,22 @@ _MAX_LINKS = 16
 
 
 def file_checksum(session: Session, path: str) -> str:
-    """Base64 of the SHA-256 of a file in the node, following links [CR ``checksum``]."""
+    """Base64 of the SHA-256 of a file in the node, following links [CR ``checksum``].
+
+    Errors are worded as Go's ``os`` package words them, since CircleCI's agent prints them
+    inside its ``error computing cache key`` line."""
     for _ in range(_MAX_LINKS):
         if not session.exists(path):
-            raise RunnerError(f"checksum: {path} does not exist in the node")
+            raise RunnerError(f"open {path}: no such file or directory")
         member, digest = _first_member(session, path)
         if member.issym():
             path = posixpath.normpath(posixpath.join(posixpath.dirname(path), member.linkname))
             continue
         if not member.isreg():
-            raise RunnerError(f"checksum: {path} is not a file")
+            raise RunnerError(f"read {path}: is a directory" if member.isdir()
+                              else f"read {path}: not a regular file")
         return base64.b64encode(digest).decode()
-    raise RunnerError(f"checksum: {path}: too many levels of links")
+    raise RunnerError(f"open {path}: too many levels of symbolic links")
 
 
 def _first_member(session: Session, path: str) -> tuple[tarfile.TarInfo, bytes]:
@@ -46,9 +50,9 @@ def _first_member(session: Session, path: str) -> tuple[tarfile.TarInfo, bytes]:
     try:
         scan(session.get_archive(path), MemberChecker(), _ignore, on_member=first)
     except ArchiveError as exc:
-        raise RunnerError(f"checksum: cannot read {path}: {exc.message}") from None
+        raise RunnerError(f"read {path}: {exc.message}") from None
     if not seen:
-        raise RunnerError(f"checksum: cannot read {path}")
+        raise RunnerError(f"read {path}: cannot read it")
     return seen[0], digest.digest()
 
 

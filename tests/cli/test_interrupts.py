@@ -83,7 +83,7 @@ def test_steps_that_ignore_int_and_term_are_killed(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # hang guard: nothing but KILL ends these steps
     for pid in (shared / "pids").read_text().split():
         assert not alive(pid)
 
@@ -98,7 +98,7 @@ def test_a_second_interrupt_exits_at_once(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # a graceful stop would take 40 s
     assert "exiting now" in err
     time.sleep(0.2)
     for pid in (shared / "pids").read_text().split():

@@ -247,7 +247,8 @@ def test_no_output_timeout(target: Target, tmp_path: Path) -> None:
     silent = run.step("silent")
     assert silent.outcome.status.value == "timed_out"
     assert silent.outcome.message == "Too long with no output (exceeded 1s)"
-    assert 1.0 <= silent.outcome.duration < 6
+    assert silent.outcome.duration >= 1.0  # never before the limit; and not the 60 s sleep:
+    assert silent.outcome.duration < 30
     assert run.output()[0] == "start" and run.output()[-1] == "after"
 
 
@@ -298,7 +299,8 @@ def test_interrupt_stops_the_step_and_leaves_nothing(target: Target, tmp_path: P
     assert run.result is not None and run.result.exit_code == 130
     assert "got INT" in run.output() and "never" not in run.output()
     long = run.step("long")
-    assert long.outcome.status.value == "cancelled" and long.outcome.duration < 5
+    # the step loops for ever: only the interrupt can have ended it
+    assert long.outcome.status.value == "cancelled"
     if target.kind == "machine":  # docker: the target fixture checks no container is left
         pid = int(next(line for line in run.output() if line.startswith("pid ")).split()[1])
         assert not pid_alive(pid)

@@ -77,9 +77,8 @@ def run_with(
     """``runflow.run`` with these executors; ``when_output`` acts on the engine from another
     thread as soon as a step prints the given text (an event, never a sleep)."""
     run = Run(when_output)
-    project_fields = {
-        k: request_fields.pop(k) for k in list(request_fields) if k in ("branch", "tag", "params")
-    }
+    known = ("branch", "tag", "params", "primary_env_to_steps")
+    project_fields = {k: request_fields.pop(k) for k in list(request_fields) if k in known}
     request = runflow.RunRequest(
         project=runflow.ProjectRequest(project_dir=project, **project_fields),
         **request_fields,

@@ -210,3 +210,25 @@ def entrypoint_image() -> Iterator[str]:
 def preserving_image() -> Iterator[str]:
     label = "LABEL com.circleci.preserve-entrypoint=true\n"
     yield from _built(f"FROM {BUSYBOX}\n{label}{ENTRYPOINT}", "preserve")
+
+
+def test_primary_image_environment_warns_and_reaches_steps_only_when_asked(
+    tmp_path: Path, no_leftovers: str
+) -> None:
+    # issue 15 item 7: since 2020 the primary image's environment is its container's only
+    project = docker_project(tmp_path / "p", """
+        environment: {SHARED: from-job}
+        steps:
+          - run: echo "db=[$DATABASE_URL] shared=[$SHARED]"
+    """, images=f"""
+        - image: {BUSYBOX}
+          environment: {{DATABASE_URL: postgres://db, SHARED: from-image}}
+    """)
+    current = run(project)
+    assert current.output() == ["db=[] shared=[from-job]"]
+    warned = [n for n in current.notices() if "DATABASE_URL" in n]
+    assert len(warned) == 1 and "move it to the job's environment" in warned[0]
+    assert not [n for n in current.notices() if "SHARED" in n]  # the job sets it itself
+    old = run_with(project, {"docker": docker_executor()}, primary_env_to_steps=True)
+    assert old.output() == ["db=[postgres://db] shared=[from-job]"]  # below the job's
+    assert not [n for n in old.notices() if "DATABASE_URL" in n]

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from runner.errors import RunnerError
 from runner.steps.cache_keys import MAX_KEY, CacheKeyError, KeyFacts, arch, render_key
 
 
@@ -65,3 +66,19 @@ def test_bad_templates_say_what_is_wrong(template: str, message: str | None) -> 
     with pytest.raises(CacheKeyError) as caught:
         render_key(template, facts(branch="mainx"))
     assert re.search(message, caught.value.render(), re.S), caught.value.render()
+
+
+def test_a_checksum_that_fails_is_worded_as_circleci_prints_it() -> None:
+    # CircleCI: `template: cacheKey:1:30: executing "cacheKey" at <checksum ".node-version">:
+    # error calling checksum: open ...: no such file or directory` (column = byte offset)
+    def missing(name: str) -> str:
+        raise RunnerError(f"open /home/u/project/{name}: no such file or directory")
+
+    facts = KeyFacts(branch="main", revision="abc", build_num=1, environment={},
+                     checksum=missing)
+    with pytest.raises(CacheKeyError) as caught:
+        render_key('v1-deps-{{ .Branch }}-{{   checksum ".node-version" }}', facts)
+    assert caught.value.message == (
+        'template: cacheKey:1:27: executing "cacheKey" at <checksum ".node-version">: '
+        "error calling checksum: open /home/u/project/.node-version: no such file or directory"
+    )

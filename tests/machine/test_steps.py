@@ -315,7 +315,7 @@ def test_no_output_timeout_stops_the_whole_tree(tmp_path: Path) -> None:
     outcome = run.steps()[0].outcome
     assert outcome.status is Status.TIMED_OUT
     assert outcome.message == "Too long with no output (exceeded 1s)"
-    assert outcome.duration < 10
+    assert outcome.duration < 30  # not the 60 s sleep
     assert not Path(f"/proc/{pidfile.read_text().strip()}").exists()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import ConfigError, UsageError
-from runner.events import JobStarted, Status
+from runner.events import JobStarted
 from tests.support import make_project, run_cli, run_in_process
 
 
@@ -25,6 +25,12 @@ def workflow_config(jobs: dict[str, str], entries: str, version: str = "2.1") ->
 
 def stamp(name: str) -> str:
     return f"'echo {name} start $(date +%s%N) >> $SHARED/log; sleep 0.6; echo {name} end $(date +%s%N) >> $SHARED/log'"
+
+
+def wait_for(name: str) -> str:
+    """Shell: wait until job ``name`` has written its start line; fail after 30 s (it never came)."""
+    found = f'grep -q "^{name} start" $SHARED/log'
+    return f"for i in $(seq 600); do {found} && break; sleep 0.05; done; {found}"
 
 
 def times(shared: Path) -> dict[tuple[str, str], int]:
@@ -49,14 +55,21 @@ DIAMOND = """
 def test_diamond_runs_its_middle_jobs_at_the_same_time(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
-    project = make_project(tmp_path / "p", workflow_config({n: stamp(n) for n in "abcd"}, DIAMOND))
+    jobs = {n: stamp(n) for n in "ad"}
+    # b and c overlap: each waits, before it ends, until the other has started (a job that
+    # waited for the other to end would wait in vain, and fail)
+    for name, other in (("b", "c"), ("c", "b")):
+        jobs[name] = (
+            f"'echo {name} start $(date +%s%N) >> $SHARED/log; {wait_for(other)}; "
+            f"echo {name} end $(date +%s%N) >> $SHARED/log'"
+        )
+    project = make_project(tmp_path / "p", workflow_config(jobs, DIAMOND))
     run = run_in_process(project, env=(f"SHARED={shared}",), jobs_limit=2)
+    assert run.result is not None and run.result.exit_code == 0
     t = times(shared)
     assert t[("a", "end")] < t[("b", "start")] and t[("a", "end")] < t[("c", "start")]
-    # b and c overlap: each starts before the other ends
     assert t[("b", "start")] < t[("c", "end")] and t[("c", "start")] < t[("b", "end")]
     assert t[("d", "start")] > max(t[("b", "end")], t[("c", "end")])
-    assert run.result is not None and run.result.exit_code == 0
 
 
 def test_a_job_starts_as_soon_as_its_own_requirements_pass(tmp_path: Path) -> None:
@@ -65,13 +78,15 @@ def test_a_job_starts_as_soon_as_its_own_requirements_pass(tmp_path: Path) -> No
     shared.mkdir()
     jobs = {
         "a": "'echo a end $(date +%s%N) >> $SHARED/log'",
-        "slow": "'sleep 1.5; echo slow end $(date +%s%N) >> $SHARED/log'",
+        # slow ends only once x has started: behind a stage barrier, x would wait for slow
+        "slow": f"'{wait_for('x')}; echo slow end $(date +%s%N) >> $SHARED/log'",
         "x": "'echo x start $(date +%s%N) >> $SHARED/log'",
     }
     project = make_project(
         tmp_path / "p", workflow_config(jobs, "- a\n- slow\n- x:\n    requires: [a]")
     )
-    run_in_process(project, env=(f"SHARED={shared}",), jobs_limit=3)
+    run = run_in_process(project, env=(f"SHARED={shared}",), jobs_limit=3)
+    assert run.result is not None and run.result.exit_code == 0
     t = times(shared)
     assert t[("x", "start")] < t[("slow", "end")]
 
@@ -250,4 +265,3 @@ def test_plan_and_list_show_the_workflow(tmp_path: Path) -> None:
     )
     mermaid = run_cli(["plan", "--format", "mermaid"], project).stdout.splitlines()
     assert "  n_a --> n_b" in mermaid and "  n_c --> n_d" in mermaid
-    assert Status.PASSED.value == "passed"

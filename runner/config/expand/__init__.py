@@ -54,7 +54,7 @@ def _expand(root: MDict, options: LoadOptions) -> MDict:
     parameters = read_pipeline_parameters(root, options.pipeline_parameters)
     interp = Interpolator(parameters, {**DEFAULT_VALUES, **options.pipeline_values})
     ns = Namespace(label="", body=root, path="", in_orb=False,
-                   loader=OrbLoader(interp, options.orb_dir))
+                   loader=OrbLoader(interp, options.orb_dir, options.orb_source))
     x = Expander(interp, steps=expand_steps, executor=resolve_executor)
     env, problems = Env(ns, Scope()), Problems()
     workflows = expand_workflows(x, env, root, problems)

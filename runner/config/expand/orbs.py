@@ -1,7 +1,8 @@
-"""Orbs: inline orbs, and orbs by reference read from a vendored directory. Never the network.
+"""Orbs: inline orbs, orbs by reference vendored in a directory, or from an injected source.
 
-CircleCI resolves ``ns/name@version`` on its servers [CLI config/config.go]; runner works offline,
-so an orb by reference must be saved beforehand, as the YAML that ``circleci orb source`` prints.
+CircleCI resolves ``ns/name@version`` on its servers [CLI config/config.go]. Here a vendored file
+wins; otherwise the :class:`~runner.config.orb_source.OrbSource` the edge gives (its cache, its
+lock, CircleCI's registry: ``runner.orbs``) is asked. This module itself never opens a socket.
 
 Layout of the orb directory (``LoadOptions.orb_dir``, e.g. ``.circleci/orbs``), first match wins::
 
@@ -24,8 +25,9 @@ from typing import Any
 from runner.config.expand.interpolate import Interpolator, Scope
 from runner.config.expand.namespace import Namespace
 from runner.config.expand.nodes import fail
+from runner.config.orb_source import OrbNotFound, OrbSource
 from runner.config.reader import join, kind_of
-from runner.config.yaml import MDict, load_file
+from runner.config.yaml import MDict, load_file, parse_text
 from runner.errors import Mark, did_you_mean
 
 MAX_ORB_DEPTH = 8
@@ -39,10 +41,14 @@ DEFAULT_ORB_DIR = ".circleci/orbs"
 
 
 class OrbLoader:
-    def __init__(self, interp: Interpolator, orb_dir: Path | None) -> None:
+    def __init__(
+        self, interp: Interpolator, orb_dir: Path | None, source: OrbSource | None = None
+    ) -> None:
         self.interp = interp
         self.orb_dir = orb_dir
+        self.source = source
         self._files: dict[Path, MDict] = {}
+        self._fetched: dict[str, MDict] = {}
 
     def load(self, owner: Namespace, alias: str, value: Any, mark: Mark, path: str) -> Namespace:
         label = f"{owner.label}/{alias}" if owner.label else alias
@@ -77,15 +83,13 @@ class OrbLoader:
                 return self._files[candidate]
             if candidate.is_file():
                 return self._parse(candidate, path)
+        if self.source is not None:
+            return self._from_source(self.source, reference, mark, path)
         return self._missing(reference, self.candidates(match["ns"], match["name"],
                                                         match["version"] or "")[:1], mark, path)
 
     def candidates(self, namespace: str, name: str, version: str | None) -> list[Path]:
-        if self.orb_dir is None:
-            return []
-        folder = self.orb_dir / namespace
-        exact = [folder / f"{name}@{version}.yml"] if version else []
-        return [*exact, folder / f"{name}.yml"]
+        return vendored_candidates(self.orb_dir, namespace, name, version)
 
     def _parse(self, file: Path, path: str) -> MDict:
         body = load_file(str(file), str(file))
@@ -95,6 +99,20 @@ class OrbLoader:
         self._files[file] = body
         return body
 
+    def _from_source(self, source: OrbSource, reference: str, mark: Mark, path: str) -> MDict:
+        if reference in self._fetched:
+            return self._fetched[reference]
+        try:
+            found = source.resolve(reference)
+        except OrbNotFound as exc:
+            fail(mark, path, exc.message, exc.hint)
+        body = parse_text(found.source, found.origin)
+        if not isinstance(body, MDict):
+            fail(Mark(found.origin, 1, 1), "", f"an orb is a map of keys, found {kind_of(body)}")
+        _check_keys(body, "")
+        self._fetched[reference] = body
+        return body
+
     def _missing(self, reference: str, looked: list[Path], mark: Mark, path: str) -> MDict:
         if looked:
             file, where = str(looked[0]), f"{looked[0]} does not exist"
@@ -102,6 +120,17 @@ class OrbLoader:
             file, where = f"{DEFAULT_ORB_DIR}/{reference}.yml", "no orb directory is set"
         fail(mark, path, f"orb '{reference}' is not vendored ({where}); runner never downloads "
              "orbs", f"save its source: circleci orb source {reference} > {file}")
+
+
+def vendored_candidates(
+    orb_dir: Path | None, namespace: str, name: str, version: str | None
+) -> list[Path]:
+    """The files of an orb directory that may hold ``namespace/name@version``, best first."""
+    if orb_dir is None:
+        return []
+    folder = orb_dir / namespace
+    exact = [folder / f"{name}@{version}.yml"] if version else []
+    return [*exact, folder / f"{name}.yml"]
 
 
 def _check_keys(body: MDict, path: str) -> None:

@@ -1,0 +1,65 @@
+"""The install a user gets: the lock matches pyproject's ranges, and only `serve` pays for the API stack."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from tests.support import make_project
+
+ROOT = Path(__file__).resolve().parent.parent
+API_STACK = ("fastapi", "uvicorn", "starlette", "pydantic")
+
+
+def locked(lock: Path) -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^ \\\n]+)", lock.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pins}
+
+
+def declared(extra: str | None) -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
+    return [Requirement(line) for line in lines]
+
+
+@pytest.mark.parametrize(("lock", "extra"), [("requirements.txt", None), ("requirements-dev.txt", "dev")])
+def test_the_lock_pins_a_version_of_every_range(lock: str, extra: str | None) -> None:
+    """A change of pyproject.toml without a refreshed lock fails here (see README, Dependencies)."""
+    pins = locked(ROOT / lock)
+    for requirement in declared(extra):
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in pins, f"{lock} does not pin {requirement.name}: refresh the lock"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"{lock} pins {name}=={pins[name]}, outside pyproject's {requirement}: refresh the lock"
+        )
+
+
+def imported_by(args: list[str], cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "runner", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["run", "--help"], ["plan"]])
+def test_commands_other_than_serve_do_not_import_the_api_stack(args: list[str], tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p", "version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [{run: echo hi}]\n"
+    )
+    modules = {line.split("|")[-1].strip() for line in imported_by(args, project).splitlines()}
+    assert not [m for m in modules if m.split(".")[0] in API_STACK]
+    assert "runner.cli" in modules  # the measurement itself works
+
+
+def test_serve_has_its_stack_in_a_plain_install() -> None:
+    """fastapi and uvicorn are ordinary dependencies: `runner serve` needs no extra."""
+    names = {re.sub(r"[-_.]+", "-", r.name).lower() for r in declared(None)}
+    assert {"fastapi", "uvicorn"} <= names
