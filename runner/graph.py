@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -27,6 +27,9 @@ class Selection:
     tag: str = ""
     parallelism: int | None = None  # --parallelism: overrides every job's
     node_index: int | None = None  # --node-index: run only this node of each job
+    # A workflow rerun [APIDEV rerunWorkflow]: names of the jobs that passed in the run being
+    # rerun; they are left out and count as met requirements of the jobs that run again.
+    passed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +80,19 @@ class JobGraph:
 
 
 def plan(config: m.Config, selection: Selection) -> JobGraph:
+    graph = _plan(config, selection)
+    if not selection.passed:
+        return graph
+    dropped = {j.id for j in graph.jobs if j.name in selection.passed}
+    kept = tuple(
+        replace(j, requires=tuple(r for r in j.requires if r not in dropped))
+        for j in graph.jobs
+        if j.id not in dropped
+    )
+    return JobGraph(kept, graph.skipped, graph.workflows)
+
+
+def _plan(config: m.Config, selection: Selection) -> JobGraph:
     if selection.jobs:
         return _plan_named_jobs(config, selection)
     if selection.workflow is not None:

@@ -79,6 +79,7 @@ class RunRequest:
     # Project-level variables from the API server (its URL and a token), and values to mask.
     extra_env: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: tuple[str, ...] = ()
+    passed: tuple[str, ...] = ()  # an API rerun from failed: jobs that passed (graph.Selection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,7 @@ def selection_for(request: RunRequest, project: Project) -> Selection:
         tag=project.git.tag,
         parallelism=request.parallelism,
         node_index=request.node_index,
+        passed=frozenset(request.passed),
     )
 
 

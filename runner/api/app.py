@@ -8,15 +8,22 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from runner import __version__
-from runner.api import routes_v1, routes_v2
+from runner.api import (
+    routes_unsupported,
+    routes_v1,
+    routes_v1_data,
+    routes_v2,
+    routes_v2_data,
+)
 from runner.api.errors import ApiError
 from runner.api.guard import Guard, GuardSettings
 from runner.api.service import ApiService
 
 DESCRIPTION = (
-    "CircleCI's trigger APIs on this machine: API v1.1 jobs "
-    "(`curl -u TOKEN: -d build_parameters[CIRCLE_JOB]=JOB .../tree/BRANCH`) and API v2 "
-    "pipelines. Every call needs the token: Basic auth user, `Circle-Token` header, "
+    "CircleCI's APIs on this machine: API v1.1 jobs "
+    "(`curl -u TOKEN: -d build_parameters[CIRCLE_JOB]=JOB .../tree/BRANCH`), their output, "
+    "artifacts and tests, and API v2 pipelines, workflows and jobs. Every call needs the "
+    "token: Basic auth user, `Circle-Token` header, "
     "`Authorization: Bearer`, or `?circle-token=`."
 )
 
@@ -32,7 +39,10 @@ def create_app(service: ApiService, guard: GuardSettings) -> FastAPI:
     )
     app.state.service = service
     app.include_router(routes_v1.router)
+    app.include_router(routes_v1_data.router)
     app.include_router(routes_v2.router)
+    app.include_router(routes_v2_data.router)
+    app.include_router(routes_unsupported.router)
     app.include_router(routes_v1.web)  # last: its /{vcs}/{org}/{repo}/{n} would shadow others
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

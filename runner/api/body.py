@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from runner.api.errors import bad_request
+from runner.api.param_limits import check_sizes
 from runner.environment import NAME
 
 _FORM_PARAM = re.compile(r"build_parameters\[(?P<name>[^\]]*)\]\Z")
@@ -122,6 +123,7 @@ def build_parameters(raw: Any) -> dict[str, str]:
         if "\0" in text:
             raise bad_request(f"build parameter {name} contains a NUL character")
         out[name] = text
+    check_sizes(out)
     return out
 
 

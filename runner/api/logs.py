@@ -1,6 +1,7 @@
-"""A step's log as plain text: from the live buffer while this server runs the step (streamed
-until the step ends), by following the file while another process (a CLI run) runs it, and
-from the file once it is finished.
+"""A step's log: CircleCI's ``output_url`` answer, a JSON list of ``{message, time, type,
+truncated}`` [APIV1]; or, for ``Accept: text/plain``, plain text from the live buffer while this
+server runs the step (streamed until the step ends), by following the file while another
+process (a CLI run) runs it, and from the file once it is finished.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -16,21 +18,49 @@ from runner.api.errors import not_found
 from runner.api.live import LiveStep
 from runner.api.projects import ServedProject
 from runner.api.service import ApiService
+from runner.api.shapes_v1 import iso
 from runner.store.history import HistoryStore, JobRow, RunRow, StepRow
 from runner.store.recorder import reconcile
 
 POLL = 0.05
 FILE_POLL = 0.25
 TEXT = "text/plain; charset=utf-8"
+MAX_JSON = 8 * 1024 * 1024  # a stored log keeps at most its first and last 2 MiB anyway
+
+
+async def _step(project: ServedProject, run: RunRow, job: JobRow, index: int, node: int) -> StepRow:
+    steps = await run_in_threadpool(project.store.steps, run.run, job.job)
+    row = next((s for s in steps if s.idx == index and s.node == node), None)
+    if row is None:
+        raise not_found("Step")
+    return row
+
+
+async def step_messages(
+    service: ApiService, project: ServedProject, run: RunRow, job: JobRow, *, index: int, node: int
+) -> list[dict[str, Any]]:
+    """The output so far, as one message (the stored log keeps no time per line)."""
+    row = await _step(project, run, job, index, node)
+    live = service.live.get(project.state_root, run.run, job.job, node, index)
+    if live is not None:
+        text = "".join(live.chunks[: len(live.chunks)])
+    else:
+        path = _log_file(project, row)
+        if path is not None and path.is_file():
+            data = await run_in_threadpool(_read_from, path, 0, MAX_JSON)
+            text = data.decode("utf-8", errors="replace")
+        else:
+            text = row.message + "\n" if row.message else ""
+    if not text:
+        return []
+    return [{"message": text, "time": iso(row.stopped_at or row.started_at), "type": "out",
+             "truncated": False}]
 
 
 async def step_log(
     service: ApiService, project: ServedProject, run: RunRow, job: JobRow, *, index: int, node: int
 ) -> Response:
-    steps = await run_in_threadpool(project.store.steps, run.run, job.job)
-    row = next((s for s in steps if s.idx == index and s.node == node), None)
-    if row is None:
-        raise not_found("Step")
+    row = await _step(project, run, job, index, node)
     live = service.live.get(project.state_root, run.run, job.job, node, index)
     if live is not None:
         return StreamingResponse(_follow_live(live), media_type=TEXT)
@@ -90,10 +120,10 @@ def _steps_settled(store: HistoryStore, row: StepRow) -> list[StepRow]:
     return store.steps(row.run, row.job)
 
 
-def _read_from(path: Path, offset: int) -> bytes:
+def _read_from(path: Path, offset: int, size: int = 1024 * 1024) -> bytes:
     try:
         with path.open("rb") as handle:
             handle.seek(offset)
-            return handle.read(1024 * 1024)
+            return handle.read(size)
     except OSError:
         return b""

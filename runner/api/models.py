@@ -81,7 +81,8 @@ class Action(BaseModel):
     canceled: bool | None = None
     infrastructure_fail: bool | None = None
     has_output: bool
-    output_url: str = Field(description="The step's log on this node, as plain text.")
+    output_url: str = Field(description="The step's output on this node: a JSON list of "
+                            "{message, time, type} (text with Accept: text/plain).")
     messages: list[str] = []
 
 
@@ -98,6 +99,11 @@ class PipelineTriggerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     branch: str | None = Field(default=None, description="Not with tag.")
     tag: str | None = Field(default=None, description="Not with branch.")
+    checkout_sha: str | None = Field(
+        default=None, description="The commit to build (a full or short id, or any git "
+        "revision); an unknown one is a 400. Default: the tag's commit, the branch's head "
+        "when it is not the branch checked out here, else the working tree."
+    )
     parameters: dict[str, Any] | None = Field(
         default=None, description="Declared pipeline parameters: at most 100, keys up to 128 and "
         "values up to 512 characters."
@@ -180,3 +186,136 @@ class JobList(BaseModel):
 
 class Message(BaseModel):
     message: str
+
+
+class OutputMessage(BaseModel):
+    """One entry of a step's ``output_url`` answer [APIV1]."""
+
+    message: str
+    time: str | None
+    type: str = Field(description="out (runner stores stdout and stderr together)")
+    truncated: bool = False
+
+
+class ArtifactV1(BaseModel):
+    path: str
+    pretty_path: str
+    node_index: int
+    url: str = Field(description="Downloads the file from this server (token needed).")
+
+
+class ArtifactV2(BaseModel):
+    path: str
+    node_index: int
+    url: str
+
+
+class ArtifactList(BaseModel):
+    items: list[ArtifactV2]
+    next_page_token: str | None = None
+
+
+class TestCase(BaseModel):
+    classname: str
+    file: str | None
+    name: str
+    result: str
+    message: str | None
+    run_time: float
+    source: str
+
+
+class TestsV1(BaseModel):
+    tests: list[TestCase]
+
+
+class TestList(BaseModel):
+    items: list[TestCase]
+    next_page_token: str | None = None
+
+
+class MeV1(BaseModel):
+    login: str
+    name: str
+    admin: bool = False
+    basic_email_prefs: str = "none"
+    avatar_url: str | None = None
+    projects: dict[str, Any] = {}
+
+
+class MeV2(BaseModel):
+    id: str
+    login: str
+    name: str
+
+
+class ProjectV1(BaseModel):
+    vcs_url: str | None
+    vcs_type: str
+    username: str
+    reponame: str
+    default_branch: str | None
+    following: bool = True
+    oss: bool = False
+    branches: dict[str, Any]
+
+
+class VcsInfo(BaseModel):
+    vcs_url: str | None
+    provider: str
+    default_branch: str | None
+
+
+class ProjectV2(BaseModel):
+    slug: str
+    name: str
+    id: str
+    organization_name: str
+    organization_slug: str
+    organization_id: str
+    vcs_info: VcsInfo
+
+
+class PipelineList(BaseModel):
+    items: list[Pipeline]
+    next_page_token: str | None = None
+
+
+class PipelineConfig(BaseModel):
+    source: str = Field(description="The config as the run read it.")
+    compiled: str = Field(description="After 2.1 processing, as runner runs it.")
+    setup_config: str | None = Field(default=None, alias="setup-config")
+    compiled_setup_config: str | None = Field(default=None, alias="compiled-setup-config")
+
+
+class RerunBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    from_failed: bool = False
+    jobs: list[str] | None = None
+    enable_ssh: bool = False
+    sparse_tree: bool = False
+
+
+class RerunAnswer(BaseModel):
+    workflow_id: str
+
+
+class JobDetail(BaseModel):
+    number: int | None
+    name: str
+    status: str
+    web_url: str
+    project: dict[str, Any]
+    pipeline: dict[str, Any]
+    latest_workflow: dict[str, Any]
+    parallel_runs: list[dict[str, Any]]
+    parallelism: int
+    executor: dict[str, Any]
+    contexts: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    organization: dict[str, Any]
+    created_at: str | None
+    queued_at: str | None
+    started_at: str | None
+    stopped_at: str | None
+    duration: int | None

@@ -28,6 +28,7 @@ class ServedProject:
     vcs_url: str
     state_root: Path
     state_override: Path | None  # --state-dir, passed on to every run
+    vcs: str = "gh"  # "bb" when the remote is on Bitbucket; "" without a remote (either)
 
     @property
     def store(self) -> HistoryStore:
@@ -37,8 +38,9 @@ class ServedProject:
     def state(self) -> StateDir:
         return StateDir(self.state_root)
 
-    def slug(self, vcs: str = "gh") -> str:
-        return f"{VCS.get(vcs, vcs)}/{self.org or 'local'}/{self.repo}"
+    def slug(self, vcs: str = "") -> str:
+        short = VCS.get(vcs, vcs) or self.vcs or "gh"
+        return f"{short}/{self.org or 'local'}/{self.repo}"
 
 
 def served_project(
@@ -55,7 +57,17 @@ def served_project(
         vcs_url=_https(git.remote_url),
         state_root=resolve_root(project.root, state_dir, environ),
         state_override=state_dir,
+        vcs=_vcs_of(git.remote_url),
     )
+
+
+def _vcs_of(remote: str) -> str:
+    """A ``bitbucket/...`` URL finds a project whose remote is on Bitbucket, a ``github/...``
+    one any other remote (CircleCI knows only these two in v1.1 paths), both a project without
+    a remote."""
+    if not remote:
+        return ""
+    return "bb" if "bitbucket" in remote.lower() else "gh"
 
 
 def _https(remote: str) -> str:
@@ -79,11 +91,12 @@ class ProjectIndex:
             seen[key] = p.root
 
     def find(self, vcs: str, org: str, repo: str) -> ServedProject | None:
-        if vcs.lower() not in VCS:
+        short = VCS.get(vcs.lower())
+        if short is None:
             return None
         org, repo = org.lower(), repo.lower()
         for p in self.projects:
-            if p.repo.lower() == repo and p.org.lower() == org:
+            if p.repo.lower() == repo and p.org.lower() == org and p.vcs in (short, ""):
                 return p
         for p in self.projects:  # no remote: the directory name alone identifies it
             if not p.org and p.repo.lower() == repo:

@@ -7,19 +7,24 @@ summary with its ``build_num`` (HTTP 201, CircleCI's status for a created build)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import asyncio
+import time
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from runner.api import models
+from runner.api import builds, models
 from runner.api.body import JobTrigger, job_trigger, read_fields
-from runner.api.logs import step_log
-from runner.api.service import ApiService, owns
+from runner.api.logs import step_log, step_messages
+from runner.api.projects import ServedProject
+from runner.api.service import UNFINISHED, ApiService
 from runner.api.shapes_v1 import Where, build_detail, build_summary
+from runner.store.history import JobRow, RunRow
 
 PROJECT = "/api/v1.1/project/{vcs}/{org}/{repo}"
+CANCEL_WAIT = 20.0  # seconds: more than INT, TERM and KILL take with the default grace
+Filter = Literal["completed", "successful", "failed", "running"] | None
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": models.ErrorBody, "description": text}
     for code, text in (
@@ -102,15 +107,16 @@ async def trigger_on_project(
     return await _trigger(request, service, vcs, org, repo, branch=None)
 
 
-@router.get(PROJECT, response_model=list[models.BuildSummary], summary="Recent jobs")
-def recent_builds(
-    *, vcs: str, org: str, repo: str, limit: int = 30, service: Service
+@router.get(PROJECT, response_model=list[models.BuildSummary], summary="The project's jobs")
+def project_builds(
+    *, vcs: str, org: str, repo: str, service: Service, limit: int = 30, offset: int = 0,
+    filter: Filter = None,
 ) -> list[dict[str, Any]]:
-    w = where(service, vcs, org, repo)
+    """Newest first; ``filter``: completed, successful, failed, running (queued too)."""
     project = service.project(vcs, org, repo)
-    runs = [r for r in project.store.runs(max(1, min(limit, 100))) if owns(project, r)]
-    jobs = project.store.jobs_of_runs([r.run for r in runs])
-    return [build_summary(w, r, j) for r in runs for j in jobs[r.run]][:limit]
+    wanted = builds.page(limit, offset, filter)
+    w = where(service, vcs, org, repo)
+    return [build_summary(w, r, j) for _p, r, j in builds.builds([project], wanted)]
 
 
 @router.get(PROJECT + "/{build_num:int}", response_model=models.BuildDetail, summary="A job")
@@ -126,29 +132,46 @@ def get_build(
 @router.post(
     PROJECT + "/{build_num:int}/cancel", response_model=models.BuildSummary, summary="Cancel"
 )
-def cancel_build(
+async def cancel_build(
     *, vcs: str, org: str, repo: str, build_num: int, service: Service
 ) -> dict[str, Any]:
+    """Answers once the job has stopped, with its cancelled state [APIV1]."""
     project = service.project(vcs, org, repo)
-    run, _job = service.build(project, build_num)
-    service.cancel(project, run)
-    run, job = service.build(project, build_num)
+    run, job = await run_in_threadpool(service.build, project, build_num)
+    await run_in_threadpool(service.cancel, project, run)
+    run, job = await _settled(service, project, build_num)
     return build_summary(where(service, vcs, org, repo), run, job)
+
+
+async def _settled(
+    service: ApiService, project: ServedProject, build_num: int
+) -> tuple[RunRow, JobRow]:
+    """The job once it has stopped (its steps get INT, TERM, KILL), up to a bound."""
+    deadline = time.monotonic() + CANCEL_WAIT
+    while True:
+        run, job = await run_in_threadpool(service.build, project, build_num)
+        if job.status not in UNFINISHED or time.monotonic() > deadline:
+            return run, job
+        await asyncio.sleep(0.05)
 
 
 @router.get(
     PROJECT + "/{build_num:int}/output/{step:int}/{node:int}",
-    response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "The log, streamed live"}},
-    summary="A step's log on one node (plain text; follows a running step)",
+    response_model=list[models.OutputMessage],
+    responses={200: {"content": {"text/plain": {}}, "description": "With Accept: text/plain: "
+                     "the log as text, streamed while the step runs"}},
+    summary="A step's output on one node (CircleCI's output_url)",
 )
 async def step_output(
     *, vcs: str, org: str, repo: str, build_num: int, step: int, node: int,
-    service: Service,
-) -> Response:
+    request: Request, service: Service,
+) -> Any:
     project = service.project(vcs, org, repo)
     run, job = await run_in_threadpool(service.build, project, build_num)
-    return await step_log(service, project, run, job, index=step, node=node)
+    accept = request.headers.get("accept", "")
+    if "text/plain" in accept and "json" not in accept:
+        return await step_log(service, project, run, job, index=step, node=node)
+    return await step_messages(service, project, run, job, index=step, node=node)
 
 
 @web.get("/{vcs}/{org}/{repo}/{build_num:int}", response_model=models.BuildDetail,

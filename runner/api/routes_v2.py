@@ -15,7 +15,7 @@ from runner.api import models
 from runner.api import shapes_v2 as v2
 from runner.api.body import pipeline_parameters
 from runner.api.errors import bad_request
-from runner.api.projects import VCS, ServedProject
+from runner.api.projects import ServedProject
 from runner.api.routes_v1 import ERRORS, Service
 from runner.api.shapes_v1 import iso
 from runner.api.triggers import Refs
@@ -23,8 +23,8 @@ from runner.api.triggers import Refs
 router = APIRouter(tags=["v2"], responses=ERRORS)
 
 
-def _slug(project: ServedProject, vcs: str = "gh", org: str = "", repo: str = "") -> str:
-    return f"{VCS.get(vcs, vcs)}/{org or project.org or 'local'}/{repo or project.repo}"
+def _slug(project: ServedProject) -> str:
+    return project.slug()
 
 
 @router.post(
@@ -46,9 +46,12 @@ async def trigger_pipeline(
     if body.branch and body.tag:
         raise bad_request("branch and tag are mutually exclusive")  # [APIPREV]
     params = pipeline_parameters(body.parameters)
+    if body.checkout_sha and body.tag:
+        raise bad_request("checkout_sha and tag are mutually exclusive")
     refs = Refs(
         branch=body.branch or None,
         tag=body.tag or None,
+        revision=body.checkout_sha or None,  # the commit to build (api.revisions)
         params=tuple(f"{k}={v}" for k, v in params.items()),
     )
     run = await run_in_threadpool(service.trigger_pipeline, project, refs)
@@ -63,7 +66,7 @@ async def trigger_pipeline(
 @router.get("/api/v2/pipeline/{pipeline_id}", response_model=models.Pipeline, summary="A pipeline")
 def get_pipeline(pipeline_id: str, service: Service) -> dict[str, Any]:
     project, run = service.pipeline(pipeline_id)
-    return v2.pipeline(_slug(project), run, "gh", project.vcs_url, service.user)
+    return v2.pipeline(_slug(project), run, project.vcs or "gh", project.vcs_url, service.user)
 
 
 @router.get(

@@ -11,12 +11,15 @@ import ipaddress
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
+from runner.api import revisions
 from runner.api.auth import MIN_TOKEN, generate_token
 from runner.api.guard import DEFAULT_MAX_BODY, GuardSettings, loopback_hosts
 from runner.api.projects import ProjectIndex, served_project
@@ -60,7 +63,7 @@ class ApiServer:
             index,
             ServiceSettings(
                 base_url=self.url, token=self.token, concurrency=options.concurrency,
-                environ=dict(environ),
+                environ=dict(environ), log=self._log,
             ),
         )
         self._server = self._uvicorn(index)
@@ -96,10 +99,28 @@ class ApiServer:
                 lines.append(f"  marked {len(cut)} cut-off run(s) of {root.name} as interrupted")
         if self.generated:
             lines.append(f"token: {self.token}")
-        lines.append(
-            f"trigger: curl -u TOKEN: -X POST {self.url}/api/v1.1/project/gh/ORG/REPO/tree/BRANCH"
-        )
+        lines.append("trigger: " + self.curl_line())
         return lines
+
+    def curl_line(self) -> str:
+        """A command that works as printed: the real slug and branch, and the token (shown
+        above when generated; else the variable it came from, or a placeholder)."""
+        project = self.service.index.projects[0]
+        vcs = "bitbucket" if project.vcs == "bb" else "github"
+        branch = revisions.current_branch(project.root) or "main"
+        if self.generated:
+            token = self.token
+        elif not self.options.token:
+            token = "$RUNNER_API_TOKEN"
+        else:
+            token = "YOUR_TOKEN"  # given with --token: not printed again
+        return (f'curl -u "{token}:" -d "build_parameters[CIRCLE_JOB]=build" '
+                f"{self.url}/api/v1.1/project/{vcs}/{project.org or 'local'}/{project.repo}/tree/"
+                f"{quote(branch, safe='/')}")
+
+    def _log(self, line: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.say(f"{stamp} {line}")
 
     def serve_forever(self) -> None:
         """Serve in the foreground until SIGINT, SIGTERM or SIGHUP, then stop every run."""

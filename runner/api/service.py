@@ -12,12 +12,14 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from runner import runflow
+from runner.api import revisions
 from runner.api.body import JobTrigger
 from runner.api.errors import ApiError, not_found
 from runner.api.live import LiveLogs
@@ -45,6 +47,9 @@ class ServiceSettings:
     token: str
     concurrency: int = 2
     environ: Mapping[str, str]
+    # One line per trigger, cancel, rerun and run end, for the operator (`runner serve`'s
+    # output); never parameters or tokens.
+    log: Callable[[str], None] = field(default=lambda _line: None)
 
 
 class ApiService:
@@ -55,7 +60,10 @@ class ApiService:
         self.live = LiveLogs()
         self.validator = Validator(settings.environ)
         self.user = _user()
+        self.log = settings.log
         self.cut_off = {p.root: reconcile(p.store) for p in index.projects}
+        for p in index.projects:
+            revisions.sweep(p, own=False)  # clones a crashed server left behind
         self.queue = RunQueue(settings.concurrency, self._execute)
 
     @property
@@ -79,22 +87,58 @@ class ApiService:
 
     # ------------------------------------------------------------ triggers
 
-    def trigger_job(self, project: ServedProject, trigger: JobTrigger) -> tuple[RunRow, JobRow]:
-        refs = Refs(branch=trigger.branch, tag=trigger.tag, revision=trigger.revision)
-        graph = self.validator.plan_job(project, trigger, refs)
-        why = {"why": "api", "job": trigger.job, "parallel": trigger.parallel,
-               "build_parameters": trigger.build_parameters}
-        run = self._enqueue(
-            project, refs, graph, why=why, jobs=(trigger.job,), parallel=trigger.parallel,
-            build_parameters=trigger.build_parameters,
-        )
+    def trigger_job(
+        self, project: ServedProject, trigger: JobTrigger, *, why: Mapping[str, Any] | None = None
+    ) -> tuple[RunRow, JobRow]:
+        asked_refs = Refs(branch=trigger.branch, tag=trigger.tag, revision=trigger.revision)
+        with self._commit(project, asked_refs) as refs:
+            graph = self.validator.plan_job(project, trigger, refs)
+            asked = {"why": "api", "job": trigger.job, "parallel": trigger.parallel,
+                     "build_parameters": trigger.build_parameters, "commit": refs.revision,
+                     **(why or {})}
+            run = self._enqueue(
+                project, refs, graph, why=asked, jobs=(trigger.job,), parallel=trigger.parallel,
+                build_parameters=trigger.build_parameters,
+            )
         jobs = project.store.jobs(run.run)
+        self.log(f"trigger: job {trigger.job} of {project.slug()} on {_refs_text(run)}: "
+                 f"build {jobs[0].build_num} (run {run.run})")
         return run, jobs[0]
 
-    def trigger_pipeline(self, project: ServedProject, refs: Refs) -> RunRow:
-        graph = self.validator.plan_pipeline(project, refs)
-        why = {"why": "api", "parameters": dict(p.split("=", 1) for p in refs.params)}
-        return self._enqueue(project, refs, graph, why=why)
+    def trigger_pipeline(
+        self, project: ServedProject, refs: Refs, *, workflow: str | None = None,
+        passed: tuple[str, ...] = (), why: Mapping[str, Any] | None = None,
+    ) -> RunRow:
+        """A v2 pipeline: its workflows; or one ``workflow`` without the ``passed`` jobs (a
+        rerun, see api.reruns)."""
+        with self._commit(project, refs) as built:
+            graph = self.validator.plan_pipeline(project, built, workflow=workflow, passed=passed)
+            asked = {"why": "api", "parameters": dict(p.split("=", 1) for p in built.params),
+                     "commit": built.revision, **(why or {})}
+            run = self._enqueue(
+                project, built, graph, why=asked, workflow=workflow, passed=passed
+            )
+        self.log(f"trigger: pipeline {run.run} of {project.slug()} on {_refs_text(run)}: "
+                 f"{len(graph.jobs)} job(s)")
+        return run
+
+    @contextmanager
+    def _commit(self, project: ServedProject, refs: Refs) -> Iterator[Refs]:
+        """The refs with the clone of the commit they select (api.revisions), if any; the
+        clone is removed if the trigger is refused, else by the run when it ends."""
+        sha = revisions.select(project, revision=refs.revision, tag=refs.tag, branch=refs.branch)
+        if sha is None:
+            yield refs
+            return
+        source = revisions.materialize(project, sha, refs.tag)
+        branch = refs.branch
+        if branch is None and refs.tag is None:
+            branch = revisions.current_branch(project.root) or None  # the label it had
+        try:
+            yield replace(refs, revision=sha, source=source.directory, branch=branch)
+        except BaseException:
+            revisions.discard(source.clone)
+            raise
 
     def _enqueue(
         self,
@@ -106,6 +150,8 @@ class ApiService:
         jobs: tuple[str, ...] = (),
         parallel: int | None = None,
         build_parameters: Mapping[str, str] | None = None,
+        workflow: str | None = None,
+        passed: tuple[str, ...] = (),
     ) -> RunRow:
         """Number the run (the answer carries its build_num), record it queued, queue it."""
         self._check_open()
@@ -135,12 +181,16 @@ class ApiService:
             request = runflow.RunRequest(
                 project=refs.project_request(project, numbers=numbers, pipeline_id=pipeline_id),
                 jobs=jobs,
+                workflow=workflow,
+                passed=passed,
                 parallelism=parallel,
                 build_parameters=dict(build_parameters or {}),
                 extra_env=self.callback_env,
                 extra_secrets=(self.settings.token,),
             )
             self._submit(QueuedRun(project, numbers[0], request, now))
+        elif clone := revisions.clone_of(project, refs.source):
+            revisions.discard(clone)  # nothing will run from it
         run = project.store.run(numbers[0])
         assert run is not None
         return run
@@ -186,6 +236,18 @@ class ApiService:
         finally:
             self.queue.track(item, None)
             self.live.drop_run(str(item.project.state_root), item.run)  # ends log followers
+            clone = revisions.clone_of(item.project, item.request.project.project_dir)
+            if clone is not None:
+                revisions.discard(clone)
+            self._log_end(item)
+
+    def _log_end(self, item: QueuedRun) -> None:
+        run = item.project.store.run(item.run)
+        jobs = item.project.store.jobs(item.run)
+        builds = ", ".join(f"{j.name} #{j.build_num} {j.status}" for j in jobs[:10])
+        more = f" and {len(jobs) - 10} more" if len(jobs) > 10 else ""
+        self.log(f"end: run {item.run} of {item.project.slug()}: "
+                 f"{run.status if run else 'unknown'} ({builds}{more})")
 
     def _end(self, item: QueuedRun, message: str, status: str = "errored") -> None:
         """End a run the events did not end (it never started, or its recorder failed)."""
@@ -199,6 +261,7 @@ class ApiService:
     def cancel(self, project: ServedProject, run: RunRow) -> None:
         if run.status not in UNFINISHED:
             return
+        self.log(f"cancel: run {run.run} of {project.slug()}")
         self.queue.cancel((str(project.state_root), run.run))
         if run.status == "queued":
             now = time.time()
@@ -208,6 +271,7 @@ class ApiService:
                 ("UPDATE jobs SET status = 'cancelled', stopped_at = ? WHERE run = ? "
                  "AND status = 'queued'", (now, run.run)),
             ])
+            self.log(f"end: run {run.run} of {project.slug()}: cancelled before it started")
 
     def shutdown(self, timeout: float = 15.0) -> None:
         """Cancel what runs, then mark everything this server left unfinished as cut off."""
@@ -215,6 +279,7 @@ class ApiService:
         self.queue.shutdown(timeout)
         release_owner(self.owner)
         for p in self.index.projects:
+            revisions.sweep(p, own=True)
             root = str(p.state_root)
             stale = {r.run for r in p.store.unfinished() if r.owner == self.owner}
             stale |= {run for key_root, run in running if key_root == root}
@@ -248,6 +313,11 @@ class ApiService:
             if run is not None and owns(project, run):
                 return project, run, jobs
         raise not_found("Workflow")
+
+
+def _refs_text(run: RunRow) -> str:
+    where = f"tag {run.tag}" if run.tag else (run.branch or "no branch")
+    return f"{where} at {run.revision[:12]}" if run.revision else where
 
 
 def owns(project: ServedProject, run: RunRow) -> bool:

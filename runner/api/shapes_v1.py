@@ -90,7 +90,7 @@ def build_summary(where: Where, run: RunRow, job: JobRow) -> dict[str, Any]:
         "timedout": outcome == "timedout",
         "infrastructure_fail": outcome == "infrastructure_fail",
         "build_parameters": trigger.get("build_parameters") or None,
-        "retry_of": None,
+        "retry_of": trigger.get("retry_of"),
         "previous": None,
         "dont_build": None,
         "user": {"login": where.user, "is_user": True},

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from runner import runflow
 from runner.api.body import JobTrigger
@@ -29,15 +30,20 @@ class Refs:
     tag: str | None = None
     revision: str | None = None
     params: tuple[str, ...] = ()  # KEY=VALUE
+    source: Path | None = None  # a clone of the commit to build (api.revisions); else the tree
+
+    def root(self, project: ServedProject) -> Path:
+        return self.source or project.root
 
     def project_request(self, project: ServedProject, **extra: object) -> runflow.ProjectRequest:
         return runflow.ProjectRequest(
-            project_dir=project.root,
+            project_dir=self.root(project),
             branch=self.branch,
             tag=self.tag,
             revision=self.revision,
             params=self.params,
-            state_dir=project.state_override,
+            # a clone lives elsewhere: its runs still belong to the project's state directory
+            state_dir=project.state_root if self.source else project.state_override,
             **extra,  # type: ignore[arg-type]
         )
 
@@ -49,7 +55,7 @@ class Validator:
         self._lock = threading.Lock()
 
     def load(self, project: ServedProject, refs: Refs) -> runflow.Loaded:
-        config = project.root / ".circleci" / "config.yml"
+        config = refs.root(project) / ".circleci" / "config.yml"
         try:
             stat = config.stat()
         except OSError:
@@ -83,12 +89,19 @@ class Validator:
             )
         return _planned(loaded, Selection(jobs=(trigger.job,), parallelism=trigger.parallel))
 
-    def plan_pipeline(self, project: ServedProject, refs: Refs) -> JobGraph:
-        """The workflows a v2 pipeline runs for its branch or tag."""
+    def plan_pipeline(
+        self, project: ServedProject, refs: Refs, *, workflow: str | None = None,
+        passed: tuple[str, ...] = (),
+    ) -> JobGraph:
+        """The workflows a v2 pipeline runs for its branch or tag; or one workflow of a rerun,
+        without the jobs that ``passed`` before."""
         self.check_declared(project, refs)
         loaded = self.load(project, refs)
         git = loaded.project.git
-        return _planned(loaded, Selection(branch=git.branch, tag=git.tag))
+        selection = Selection(
+            branch=git.branch, tag=git.tag, workflow=workflow, passed=frozenset(passed)
+        )
+        return _planned(loaded, selection)
 
     def check_declared(self, project: ServedProject, refs: Refs) -> None:
         """Pipeline parameters must be declared by the config; CircleCI's words [PV]."""
@@ -97,7 +110,7 @@ class Validator:
         from runner.config.load import parse_root
         from runner.config.yaml import MDict
 
-        path = project.root / ".circleci" / "config.yml"
+        path = refs.root(project) / ".circleci" / "config.yml"
         try:
             root = parse_root(path, path.name)
         except ConfigError as exc:

@@ -230,7 +230,7 @@ def test_the_api_token_is_masked_and_build_parameters_are_not(
 ) -> None:
     """The server's own token (and the callback variables holding it) are secrets; API
     ``build_parameters`` are not, as on CircleCI."""
-    from tests.api.conftest import PROJECT
+    from tests.api.conftest import PROJECT, output_text
 
     get, client = served
     created = client.post(f"{PROJECT}/tree/main", data={"build_parameters[FOO]": "visible-param"})
@@ -241,8 +241,8 @@ def test_the_api_token_is_masked_and_build_parameters_are_not(
         assert time.monotonic() < deadline
         time.sleep(0.05)
     build = get(f"/{number}")
-    log = get(f"/{number}/output/0/0").text
-    failed = get(f"/{number}/output/1/0").text
+    log = output_text(get(f"/{number}/output/0/0"))
+    failed = output_text(get(f"/{number}/output/1/0"))
     assert log == "token=******** runner=******** param=visible-param\n"
     assert "********" in failed and API_TOKEN not in failed
     assert API_TOKEN not in build.text, build.text

@@ -85,9 +85,15 @@ class Api:
             time.sleep(0.05)
 
     def log(self, build_num: int, step: int = 0, node: int = 0) -> str:
-        response = self.client.get(f"{PROJECT}/{build_num}/output/{step}/{node}")
-        assert response.status_code == 200, response.text
-        return response.text
+        return output_text(self.client.get(f"{PROJECT}/{build_num}/output/{step}/{node}"))
+
+
+def output_text(response: httpx.Response) -> str:
+    """The text of an ``output_url`` answer: CircleCI's list of ``{message, time, type}``."""
+    assert response.status_code == 200, response.text
+    messages = response.json()
+    assert all(set(m) >= {"message", "time", "type"} for m in messages), messages
+    return "".join(m["message"] for m in messages)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.api.conftest import TOKEN, Api
+from tests.api.conftest import TOKEN, Api, output_text
 from tests.support import make_project, run_cli
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_projects" / "api-chain"
@@ -48,9 +48,9 @@ def test_build_triggers_exactly_one_deploy_docker(
     trigger_step = next(s for s in detail["steps"] if s["name"] == "Trigger deploy_docker")
     statuses = {a["index"]: a["status"] for a in trigger_step["actions"]}
     assert statuses == {0: "success", 1: "not_run"}  # deploy steps run on node 0 only
-    log = api.client.get(trigger_step["actions"][0]["output_url"]).text
+    log = output_text(api.client.get(trigger_step["actions"][0]["output_url"]))
     assert log == "deploy_docker triggered: HTTP 201\n"
-    deploy_log = api.client.get(f"{V1}/{deploy['build_num']}/output/1/0").text
+    deploy_log = output_text(api.client.get(f"{V1}/{deploy['build_num']}/output/1/0"))
     assert deploy_log == (
         f"deploy_docker: image app:1.4.2 from {build['vcs_revision']} "
         f"(job {deploy['build_num']})\n"

@@ -19,8 +19,11 @@ from tests.support import run_cli
 
 
 @contextmanager
-def serve(project: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    """``runner serve --port 0``; yields the process, its URL and its token."""
+def serve(
+    project: Path, *args: str, banner: list[str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+    """``runner serve --port 0``; yields the process, its URL and its token (and adds the
+    start-up lines to ``banner``)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("RUNNER_API_TOKEN", None)
     proc = subprocess.Popen(
@@ -30,6 +33,8 @@ def serve(project: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], st
     url = token = ""
     assert proc.stdout is not None
     for line in proc.stdout:
+        if banner is not None:
+            banner.append(line.rstrip("\n"))
         if line.startswith("runner serve: listening on "):
             url = line.split()[-1]
         if line.startswith("token: "):

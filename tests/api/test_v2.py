@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, output_text
 from tests.support import make_project
 
 CONFIG = """
@@ -101,9 +101,9 @@ def test_pipeline_runs_the_workflows_with_parameters(api: Api) -> None:
     assert api.client.get(f"/api/v2/workflow/{workflow['id']}").json()["status"] == "success"
     # v2 jobs are v1.1 builds too: their logs are there
     v1 = "/api/v1.1/project/gh/acme/app"
-    log = api.client.get(f"{v1}/{by_name['test']['job_number']}/output/0/0").text
+    log = output_text(api.client.get(f"{v1}/{by_name['test']['job_number']}/output/0/0"))
     assert log == "testing for prod fast=true\n"
-    log = api.client.get(f"{v1}/{by_name['deploy']['job_number']}/output/0/0").text
+    log = output_text(api.client.get(f"{v1}/{by_name['deploy']['job_number']}/output/0/0"))
     assert log == "deploying to prod from feature/x\n"
 
 

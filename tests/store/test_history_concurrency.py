@@ -132,7 +132,9 @@ def test_the_server_follows_the_log_of_a_cli_run(
         while not api.build(number)["steps"]:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        text = api.client.get(f"{PROJECT}/{number}/output/0/0").text
+        text = api.client.get(  # the text stream follows a running step to its end
+            f"{PROJECT}/{number}/output/0/0", headers={"Accept": "text/plain"}
+        ).text
     finally:
         assert cli.wait(30) == 0
     assert text == "line 1\nline 2\nline 3\n"  # followed to the end of the step
