@@ -15,7 +15,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
@@ -37,10 +36,9 @@ from runner.project import Project
 from runner.run_types import RunOptions, RunResult, accepts
 from runner.steps.context import RunServices
 from runner.steps.tools import task_files
+from runner.store.job_timings import RunTimings
 from runner.store.state import StateDir
-
-if TYPE_CHECKING:
-    pass
+from runner.store.timings import TimingStore
 
 
 @dataclass
@@ -124,6 +122,7 @@ class Engine:
             run_id=self.run_id,
             graph=self.graph,
             project=self.project,
+            timings=RunTimings(TimingStore(self.state.root / "timings")),
         )
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num
@@ -254,6 +253,7 @@ class Engine:
         state.started = time.monotonic()
         state.nodes_left = len(job.nodes)
         state.barrier = DeployBarrier(job.nodes)
+        self._services.timings.start(job.id, job.name)  # every node splits by this snapshot
         self.bus.emit(
             JobStarted(
                 job=job.id,
@@ -298,6 +298,8 @@ class Engine:
             state.node_status[node] = status
             state.nodes_left -= 1
             if state.nodes_left == 0:
+                for event in self._services.timings.finish(job_id):  # new timings, after the job
+                    self.bus.emit(event)
                 self._settle(state, self._job_status(state))
             self._cond.notify_all()
 
@@ -331,7 +333,7 @@ class Engine:
             run_id=self.run_id,
             node_dir=self.state.node_dir(self.run_id, job.id, node),
             labels={"com.runner.run": f"{self.state.label}.{self.run_id}"},
-            task_files=task_files(self._services, job.name),
+            task_files=task_files(self._services, job.id),
         )
         in_workflow = job.workflow is not None
         facts = NodeFacts(

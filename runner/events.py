@@ -159,6 +159,15 @@ class TestResultsStored(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TestsReportedTwice(Event):
+    """Test cases that more than one node of one job reported: the split went wrong
+    (issue 13). Emitted when the job ends, before its ``JobFinished``."""
+
+    job: str
+    tests: tuple[str, ...]  # "classname.name (file) on nodes 0, 2"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
     run_id: str
     status: Status
@@ -174,6 +183,7 @@ _TOPICS: dict[type[Event], str] = {
     StepFinished: "step_finished",
     NodeFinished: "node_finished",
     JobFinished: "job_finished",
+    TestsReportedTwice: "tests_reported_twice",
     Notice: "notice",
     TestResultsStored: "test_results",
     RunFinished: "run_finished",
