@@ -36,6 +36,7 @@ from runner.project import Project
 from runner.run_types import RunOptions, RunResult, accepts
 from runner.steps.context import RunServices
 from runner.steps.tools import task_files
+from runner.store import liveness
 from runner.store.job_timings import RunTimings
 from runner.store.state import StateDir
 from runner.store.timings import TimingStore
@@ -140,6 +141,7 @@ class Engine:
         finally:
             for executor in self.executors.values():
                 executor.shutdown()
+            liveness.release(self.run_dir)  # `runner clean` may now remove what is left
         return self._finish(time.monotonic() - started)
 
     def _prepare(self) -> None:
