@@ -286,24 +286,19 @@ class Engine:
             node_run = NodeRun(self._node_setup(state, node))
             status = node_run.run()
             self._environment_failed |= node_run.environment_failed
-        except Exception as exc:  # a bug must not hang the run: report it as the node's failure
-            self.bus.emit(
-                Notice(
-                    text=f"internal error: {type(exc).__name__}: {exc}",
-                    level="error",
-                    job=job_id,
-                    node=node,
-                )
-            )
-        with self._cond:
-            self._free += 1
-            state.node_status[node] = status
-            state.nodes_left -= 1
-            if state.nodes_left == 0:
-                for event in self._services.timings.finish(job_id):  # new timings, after the job
-                    self.bus.emit(event)
-                self._settle(state, self._job_status(state))
-            self._cond.notify_all()
+        except BaseException as exc:  # any death of this thread fails its node
+            text = f"internal error: {type(exc).__name__}: {exc}"  # and never hangs the run
+            self.bus.emit(Notice(text=text, level="error", job=job_id, node=node))
+        finally:
+            with self._cond:
+                self._free += 1
+                state.node_status[node] = status
+                state.nodes_left -= 1
+                if state.nodes_left == 0:
+                    for event in self._services.timings.finish(job_id):  # after the job
+                        self.bus.emit(event)
+                    self._settle(state, self._job_status(state))
+                self._cond.notify_all()
 
     @staticmethod
     def _job_status(state: _JobState) -> Status:
