@@ -73,6 +73,10 @@ def run(
     only_step: str = typer.Option(
         None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step)."
     ),
+    resync: bool = typer.Option(
+        True, "--resync/--no-resync",
+        help="With --from-step: refresh the restored checkout from the working tree (default).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="JSON lines events instead of text."),
     color: bool = typer.Option(None, "--color/--no-color", help="Colour (default: on a terminal)."),
     pull: str = typer.Option("missing", "--pull", help="Images: missing | never | always."),
@@ -109,6 +113,7 @@ def run(
         shell_on_failure=shell_on_failure,
         from_step=from_step,
         only_step=only_step,
+        resync=resync,
         docker={"pull": pull, "resource_limits": resource_limits, "remote_docker": remote_docker},
     )
     code = common.call(lambda: _execute(request, json_output, common.color_choice(color)))
