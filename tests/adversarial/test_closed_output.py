@@ -87,15 +87,20 @@ def test_a_closed_output_ends_the_run_cleanly(tmp_path: Path, executor: str, lin
         assert containers(StateDir(state_dir().resolve()).label) == []
 
 
+@pytest.mark.parametrize("executor", EXECUTORS)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_a_signal_after_the_output_closed_still_ends_the_run(
-    tmp_path: Path, sig: signal.Signals
+    tmp_path: Path, sig: signal.Signals, executor: str
 ) -> None:
-    project = _project(tmp_path / "p", "machine: true")
-    pids = tmp_path / "pids"
-    code = _run_and_close(project, 7, str(pids), sig)
-    assert code in (130, 141)
-    assert not any(alive(pid) for pid in read_pids(pids))
+    project = _project(tmp_path / "p", executor)
+    pids = str(tmp_path / "pids") if executor.startswith("machine") else "/tmp/pids"
+    assert _run_and_close(project, 7, pids, sig) in (130, 141)
+    if executor.startswith("machine"):
+        assert not any(alive(pid) for pid in read_pids(Path(pids)))
+    else:
+        from tests.docker.helpers import containers
+
+        assert containers(StateDir(state_dir().resolve()).label) == []
 
 
 class _Dies:
