@@ -15,7 +15,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
@@ -37,10 +36,10 @@ from runner.project import Project
 from runner.run_types import RunOptions, RunResult, accepts
 from runner.steps.context import RunServices
 from runner.steps.tools import task_files
+from runner.store import liveness
+from runner.store.job_timings import RunTimings
 from runner.store.state import StateDir
-
-if TYPE_CHECKING:
-    pass
+from runner.store.timings import TimingStore
 
 
 @dataclass
@@ -124,6 +123,7 @@ class Engine:
             run_id=self.run_id,
             graph=self.graph,
             project=self.project,
+            timings=RunTimings(TimingStore(self.state.root / "timings")),
         )
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num
@@ -141,6 +141,7 @@ class Engine:
         finally:
             for executor in self.executors.values():
                 executor.shutdown()
+            liveness.release(self.run_dir)  # `runner clean` may now remove what is left
         return self._finish(time.monotonic() - started)
 
     def _prepare(self) -> None:
@@ -254,6 +255,7 @@ class Engine:
         state.started = time.monotonic()
         state.nodes_left = len(job.nodes)
         state.barrier = DeployBarrier(job.nodes)
+        self._services.timings.start(job.id, job.name)  # every node splits by this snapshot
         self.bus.emit(
             JobStarted(
                 job=job.id,
@@ -284,22 +286,19 @@ class Engine:
             node_run = NodeRun(self._node_setup(state, node))
             status = node_run.run()
             self._environment_failed |= node_run.environment_failed
-        except Exception as exc:  # a bug must not hang the run: report it as the node's failure
-            self.bus.emit(
-                Notice(
-                    text=f"internal error: {type(exc).__name__}: {exc}",
-                    level="error",
-                    job=job_id,
-                    node=node,
-                )
-            )
-        with self._cond:
-            self._free += 1
-            state.node_status[node] = status
-            state.nodes_left -= 1
-            if state.nodes_left == 0:
-                self._settle(state, self._job_status(state))
-            self._cond.notify_all()
+        except BaseException as exc:  # any death of this thread fails its node
+            text = f"internal error: {type(exc).__name__}: {exc}"  # and never hangs the run
+            self.bus.emit(Notice(text=text, level="error", job=job_id, node=node))
+        finally:
+            with self._cond:
+                self._free += 1
+                state.node_status[node] = status
+                state.nodes_left -= 1
+                if state.nodes_left == 0:
+                    for event in self._services.timings.finish(job_id):  # after the job
+                        self.bus.emit(event)
+                    self._settle(state, self._job_status(state))
+                self._cond.notify_all()
 
     @staticmethod
     def _job_status(state: _JobState) -> Status:
@@ -331,7 +330,7 @@ class Engine:
             run_id=self.run_id,
             node_dir=self.state.node_dir(self.run_id, job.id, node),
             labels={"com.runner.run": f"{self.state.label}.{self.run_id}"},
-            task_files=task_files(self._services, job.name),
+            task_files=task_files(self._services, job.id),
         )
         in_workflow = job.workflow is not None
         facts = NodeFacts(

@@ -20,6 +20,10 @@ class ExitCode(IntEnum):
     CONFIG = 2  # bad config or usage: nothing was started
     ENVIRONMENT = 3  # the environment failed: no engine, image missing, disk
     INTERRUPTED = 130
+    # the reader of runner's output went away (``runner run | head``): the run was stopped and
+    # cleaned up as for an interrupt; 128 + SIGPIPE, what a shell shows for a writer whose
+    # pipe closed, so ``set -o pipefail`` scripts see the usual status (issue 13)
+    OUTPUT_CLOSED = 141
 
 
 class RunnerError(Exception):

@@ -159,6 +159,15 @@ class TestResultsStored(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TestsReportedTwice(Event):
+    """Test cases that more than one node of one job reported: the split went wrong
+    (issue 13). Emitted when the job ends, before its ``JobFinished``."""
+
+    job: str
+    tests: tuple[str, ...]  # "classname.name (file) on nodes 0, 2"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(Event):
     run_id: str
     status: Status
@@ -174,6 +183,7 @@ _TOPICS: dict[type[Event], str] = {
     StepFinished: "step_finished",
     NodeFinished: "node_finished",
     JobFinished: "job_finished",
+    TestsReportedTwice: "tests_reported_twice",
     Notice: "notice",
     TestResultsStored: "test_results",
     RunFinished: "run_finished",
@@ -193,6 +203,7 @@ class EventBus:
         import time
 
         self._subscribers: list[Subscriber] = []
+        self._closed: list[Callable[[], None]] = []  # told when a reporter's reader went away
         self._lock = threading.Lock()
         self._clock = clock or time.time
         # Secrets out of every text an event carries, whoever built it (a step's name or
@@ -202,11 +213,17 @@ class EventBus:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
+    def on_output_closed(self, callback: Callable[[], None]) -> None:
+        """``callback`` runs (once per closed reporter, outside the bus's lock) when a
+        reporter's reader went away, so the run can be stopped rather than go on unseen."""
+        self._closed.append(callback)
+
     def emit(self, event: Event) -> None:
         if not event.time:
             object.__setattr__(event, "time", self._clock())
         if self._mask is not None and type(event) is not StepOutput:  # its sink masked it
             event = _masked(event, self._mask)
+        closed = False
         with self._lock:
             for subscriber in list(self._subscribers):
                 try:
@@ -216,11 +233,13 @@ class EventBus:
                     # point stdout at /dev/null so the interpreter's exit flush stays quiet.
                     self._subscribers.remove(subscriber)
                     _silence_stdout()
+                    closed = True
                 except Exception as exc:  # a reporter bug must not break the run
                     self._subscribers.remove(subscriber)
-                    import sys
-
-                    sys.stderr.write(f"runner: a reporter failed and was turned off: {exc!r}\n")
+                    _say(f"runner: a reporter failed and was turned off: {exc!r}\n")
+        if closed:  # outside the lock: a callback may stop the run, which emits events
+            for callback in list(self._closed):
+                callback()
 
 
 def _masked(event: Event, mask: Callable[[str], str]) -> Event:
@@ -241,6 +260,17 @@ def _masked(event: Event, mask: Callable[[str], str]) -> Event:
         if new != value:
             changes[f.name] = new
     return replace(event, **changes) if changes else event
+
+
+def _say(text: str) -> None:
+    """A line on stderr, if stderr is still there (it may be the closed pipe too)."""
+    import sys
+
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _silence_stdout() -> None:

@@ -73,6 +73,7 @@ class RunRequest:
     shell_on_failure: bool = False
     from_step: str | None = None
     only_step: str | None = None
+    resync: bool = True  # --from-step: refresh the restored checkout (--no-resync: keep it)
     docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
     # API ``build_parameters``: environment below every config and project value [ENV-2020].
     build_parameters: Mapping[str, str] = field(default_factory=dict)
@@ -265,7 +266,7 @@ def run(
     graph = plan(loaded.config, selection_for(request, loaded.project))
     _check_runnable(graph)
     state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
-    options = _run_options(request, graph, environ, state_root)
+    options = _run_options(request, graph, environ, state_root, loaded.project.root)
     bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
@@ -289,7 +290,11 @@ def run(
 
 
 def _run_options(
-    request: RunRequest, graph: JobGraph, environ: Mapping[str, str], state_root: Path
+    request: RunRequest,
+    graph: JobGraph,
+    environ: Mapping[str, str],
+    state_root: Path,
+    project_root: Path | None = None,
 ) -> RunOptions:
     env = project_env(request, environ)
     contexts = _contexts(request, graph, environ)
@@ -298,7 +303,7 @@ def _run_options(
             or request.from_step is not None or request.only_step is not None):
         from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
 
-        debug = debug_hooks(request, graph, state_root)
+        debug = debug_hooks(request, graph, state_root, project_root)
     # -e, --env-file and context values are secrets, as project variables and contexts are on
     # CircleCI; build parameters are not [ENV-2020]; the API's callback token is.
     secrets = (*env.values(), *(v for c in contexts.values() for v in c.values()),

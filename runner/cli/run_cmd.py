@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from runner.cli import common
+from runner.errors import ExitCode
 
 if TYPE_CHECKING:
     from runner.engine import Engine
@@ -75,6 +76,10 @@ def run(
     only_step: str = typer.Option(
         None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step)."
     ),
+    resync: bool = typer.Option(
+        True, "--resync/--no-resync",
+        help="With --from-step: refresh the restored checkout from the working tree (default).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="JSON lines events instead of text."),
     color: bool = typer.Option(None, "--color/--no-color", help="Colour (default: on a terminal)."),
     pull: str = typer.Option("missing", "--pull", help="Images: missing | never | always."),
@@ -113,6 +118,7 @@ def run(
         shell_on_failure=shell_on_failure,
         from_step=from_step,
         only_step=only_step,
+        resync=resync,
         docker={"pull": pull, "resource_limits": resource_limits, "remote_docker": remote_docker},
     )
     code = common.call(lambda: _execute(request, json_output, common.color_choice(color)))
@@ -145,6 +151,8 @@ def _execute(request: object, json_output: bool, color: bool | None) -> int:
             approver=_terminal_approver if sys.stdin.isatty() and not json_output else None,
             on_engine=recorder.chain(guard.attach),
         )
+    if guard.output_closed:  # the run was stopped for it; see ExitCode.OUTPUT_CLOSED
+        return int(ExitCode.OUTPUT_CLOSED)
     return int(result.exit_code)
 
 
@@ -162,9 +170,21 @@ class _SignalGuard:
         self.engine: Engine | None = None
         self.count = 0
         self.previous: dict[int, object] = {}
+        self.output_closed = False
 
     def attach(self, engine: Engine) -> None:
         self.engine = engine
+        engine.bus.on_output_closed(self._closed)
+
+    def _closed(self) -> None:
+        """stdout's reader went away (``runner run | head``): nobody sees the run any more, so
+        stop it as a first Ctrl-C would (steps stopped, containers removed, history marked).
+        On a thread of its own: the engine may hold its lock in the thread that found out."""
+        if self.output_closed or self.engine is None:
+            return
+        self.output_closed = True
+        _say("runner: output closed: stopping running steps and cleaning up\n")
+        threading.Thread(target=self.engine.cancel, name="output-closed", daemon=True).start()
 
     def __enter__(self) -> _SignalGuard:
         if threading.current_thread() is threading.main_thread():
@@ -184,12 +204,19 @@ class _SignalGuard:
         self.count += 1
         name = signal.Signals(signum).name
         if self.count == 1 and self.engine is not None:
-            sys.stderr.write(
-                f"\n{name}: stopping running steps and cleaning up (again to exit at once)\n"
-            )
+            _say(f"\n{name}: stopping running steps and cleaning up (again to exit at once)\n")
             self.engine.cancel()
             return
-        sys.stderr.write(f"\n{name}: exiting now; `runner clean` removes anything left behind\n")
+        _say(f"\n{name}: exiting now; `runner clean` removes anything left behind\n")
         if self.engine is not None:
             self.engine.force()
         os._exit(130)
+
+
+def _say(text: str) -> None:
+    """A line on stderr, unless stderr is gone too (``runner run 2>&1 | head``)."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

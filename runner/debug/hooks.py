@@ -98,6 +98,7 @@ class DebugNode:
                 hint="`runner clean` removes kept environments; run without --from-step",
             ) from None
         self.restored_from = source.title
+        resynced = self._resync(session, workdir, steps.start)
         notice(
             f"{steps.flag}: restored the environment kept by {source.title} (its home, working "
             f"directory and BASH_ENV"
@@ -105,6 +106,8 @@ class DebugNode:
             + f"); {steps.before} skipped",
             "info",
         )
+        if resynced:
+            notice(resynced, "info")
 
     def skip(self, index: int) -> tuple[Status, str] | None:
         steps = self.plan.steps
@@ -153,6 +156,23 @@ class DebugNode:
             self._notice(_render(exc), "warning")
 
     # ------------------------------------------------------------ helpers
+
+    def _resync(self, session: Session, workdir: str, start: int) -> str | None:
+        """The checkout directories get the working tree as it is now (issue 13): a fix made
+        since the kept run is what the rerun tests. See :mod:`runner.debug.resync`."""
+        from runner.debug.resync import checkout_dirs, resync
+
+        dirs = checkout_dirs(self.spec.job, start, session, workdir)
+        if not self.plan.resync or self.plan.project_root is None or not dirs:
+            return None
+        try:
+            copied, removed = resync(session, self.plan.project_root, dirs, self._env)
+        except OSError as exc:
+            raise EnvironmentFailure(f"could not resync {', '.join(dirs)}: {exc}") from None
+        return (
+            f"resynced {', '.join(dirs)} from the working tree ({copied} files copied, "
+            f"{removed} deleted ones removed, other files kept; --no-resync keeps the old copy)"
+        )
 
     @property
     def _node_flag(self) -> str:

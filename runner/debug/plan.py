@@ -37,6 +37,9 @@ class DebugPlan:
     keep: bool = False
     steps: StepRange | None = None
     tty: bool = False  # whether shells get a terminal: runner's stdin is one
+    # --from-step refreshes restored checkouts from this working tree; --no-resync: not
+    resync: bool = True
+    project_root: Path | None = None
     out: IO[str] | None = None  # where shell banners go (stderr)
 
     def hooks_for(self, spec: NodeSpec, job: PlannedJob) -> NodeHooks | None:
@@ -74,7 +77,9 @@ class DebugPlan:
         }
 
 
-def debug_hooks(request: RunRequest, graph: JobGraph, state_root: Path) -> HooksFactory | None:
+def debug_hooks(
+    request: RunRequest, graph: JobGraph, state_root: Path, project_root: Path | None = None
+) -> HooksFactory | None:
     """Hooks for a run, or None when it asks for no debugging; raises UsageError for a
     ``--from-step``/``--only-step`` that does not fit the planned job."""
     steps = step_range(graph, request.from_step, request.only_step)
@@ -87,5 +92,7 @@ def debug_hooks(request: RunRequest, graph: JobGraph, state_root: Path) -> Hooks
         keep=request.keep,
         steps=steps,
         tty=stdin_is_tty(),
+        resync=request.resync,
+        project_root=project_root,
     )
     return plan.hooks_for

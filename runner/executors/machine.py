@@ -180,6 +180,8 @@ class MachineSession:
             elif src.is_dir():
                 out.mkdir(exist_ok=True)
             else:
+                if out.is_symlink() or out.exists():  # a --from-step resync: replace, even a
+                    out.unlink()  # read-only file (git's objects), never write through a link
                 shutil.copy2(src, out)
 
     def put_archive(self, dest: str, data: IO[bytes]) -> None:

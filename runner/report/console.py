@@ -49,6 +49,15 @@ def fmt_duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's default raises SystemExit(1), which silently ended the node thread that
+        # printed, so the run waited for it for ever (issue 13). Let the event bus see the
+        # closed pipe instead: it stops writing here and the run is stopped and cleaned up.
+        self.quiet = True
+        raise BrokenPipeError(32, "the reader of runner's output went away")
+
+
 @dataclass
 class ConsoleReporter:
     stream: IO[str]
@@ -61,7 +70,7 @@ class ConsoleReporter:
 
     def __post_init__(self) -> None:
         tty = self.stream.isatty() if hasattr(self.stream, "isatty") else False
-        self._console = Console(
+        self._console = _Console(
             width=None if tty else 160,
             file=self.stream,
             force_terminal=self.color,

@@ -23,6 +23,7 @@ from runner.events import (
     StepFinished,
     StepStarted,
     TestResultsStored,
+    TestsReportedTwice,
 )
 from runner.report.tests import render_test_results, test_results_dict
 
@@ -56,6 +57,7 @@ class RunSummary:
     jobs: dict[str, JobFinished] = field(default_factory=dict)
     parallel: dict[str, int] = field(default_factory=dict)
     tests: list[TestResultsStored] = field(default_factory=list)
+    twice: list[TestsReportedTwice] = field(default_factory=list)  # split gone wrong
     run_id: str | None = None  # for the `runner logs` command a failure report names
 
     def add(self, event: Event) -> None:
@@ -63,6 +65,8 @@ class RunSummary:
             self.run_id = event.run_id
         if isinstance(event, TestResultsStored):
             self.tests.append(event)
+        if isinstance(event, TestsReportedTwice):
+            self.twice.append(event)
         if isinstance(event, StepStarted):
             self.steps[(event.job, event.node, event.index)] = StepRecord(
                 event.job, event.node, event.index, event.name, event.kind, event.command
@@ -97,7 +101,7 @@ class RunSummary:
                 for k, v in self.jobs.items()
             },
             "failures": [{**_failure_dict(r), **self._failure_extras(r)} for r in self.failures()],
-            "tests": test_results_dict(self.tests),
+            "tests": test_results_dict(self.tests, self.twice),
         }
 
     def render(self, console: Console, end: RunFinished) -> None:
@@ -131,7 +135,7 @@ class RunSummary:
         console.print()
         if table.row_count:
             console.print(table)
-        render_test_results(console, self.tests)
+        render_test_results(console, self.tests, self.twice)
         for record in self.failures():
             self._render_failure(console, record)
         style = _STYLE.get(end.status, "")

@@ -2,7 +2,8 @@
 
 Both run even after a failed step (their ``when`` is ``always``). A path that does not exist
 passes with a warning, as on CircleCI. Test results also feed the run's summary (an event) and,
-when the node had no failure so far, the timing data of later runs of this job [SPLIT].
+when the node had no failure so far, the timing data of later runs of this job [SPLIT], written
+when the job ends (:mod:`runner.store.job_timings`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from runner.events import Status, StepOutcome, TestResultsStored
 from runner.steps.context import StepContext
 from runner.store.artifacts import copy_out, default_destination, target_dir
 from runner.store.test_results import parse_results
-from runner.store.timings import TimingStore
 
 SHOWN = 20  # files listed in the step's output
 
@@ -90,6 +90,8 @@ def store_test_results(step: Step, ctx: StepContext) -> StepOutcome:
             failed=tuple(summary.failed),
         )
     )
-    if not ctx.failed:  # "On each successful run ... CircleCI saves timing data" [SPLIT]
-        TimingStore(ctx.services.state.root / "timings").update(ctx.facts.job_name, summary.cases)
+    # "On each successful run ... CircleCI saves timing data" [SPLIT]: kept until the job ends
+    ctx.services.timings.record(
+        ctx.planned.id, ctx.spec.node_index, summary.cases, timed=not ctx.failed
+    )
     return StepOutcome(status=Status.PASSED)

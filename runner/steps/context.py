@@ -13,6 +13,7 @@ from runner.executors.base import NodeSpec, Process, Session
 from runner.graph import JobGraph, PlannedJob
 from runner.output import StepSink
 from runner.project import Project
+from runner.store.job_timings import RunTimings
 from runner.store.state import StateDir
 
 
@@ -36,6 +37,7 @@ class RunServices:
     run_id: str
     graph: JobGraph  # workspaces are layered in the order of the graph
     project: Project
+    timings: RunTimings  # one snapshot per job run, written after the job (issue 13)
 
 
 @dataclass

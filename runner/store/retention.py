@@ -9,9 +9,10 @@ Where job data lives in a project's state directory::
     runs/<n>/workspace/                    this run's workspace layers (workspaces.py)
 
 The rule: the newest ``RUNNER_KEEP_RUNS`` runs (default 20) keep their directory (logs,
-artifacts, test results, workspace layers); older ones are removed, except a run directory
-changed within the last hour (it may be running). A cache that no job restored (or saved) for
-``RUNNER_CACHE_DAYS`` days (default 15, CircleCI's own cache retention [CACHE]) is removed.
+artifacts, test results, workspace layers); older ones are removed, except a run still going
+(:mod:`runner.store.liveness`) or a run directory changed within the last hour. A cache that
+no job restored (or saved) for ``RUNNER_CACHE_DAYS`` days (default 15, CircleCI's own cache
+retention [CACHE]) is removed.
 Timing data is small and kept: it is what ``circleci tests split --split-by=timings`` needs.
 ``runner clean --all`` removes every run, every cache and the timing data.
 """
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.store.caches import CacheStore
+from runner.store.liveness import is_live
 from runner.store.state import StateDir
 
 LIVE_GRACE = 3600.0  # seconds: a run directory changed this recently may be in use
@@ -85,4 +87,4 @@ def _old_runs(state: StateDir, keep: int, now: float) -> list[Path]:
         key=lambda p: int(p.name),
     )
     old = numbered[: max(len(numbered) - keep, 0)]
-    return [p for p in old if now - p.stat().st_mtime > LIVE_GRACE]
+    return [p for p in old if now - p.stat().st_mtime > LIVE_GRACE and not is_live(p)]

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.store import liveness
 from runner.store.atomic import locked
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -92,7 +93,7 @@ class StateDir:
 
     def new_run(self, job_count: int) -> tuple[int, list[int]]:
         """A fresh (or the reserved) run number and ``job_count`` build numbers; creates the
-        run directory."""
+        run directory, live (``liveness.hold``) until the caller releases it."""
         if self.reserved is None:
             run, builds = self.reserve(job_count)
         else:
@@ -100,7 +101,9 @@ class StateDir:
             if len(builds) != job_count:  # the config changed since the trigger: new job numbers
                 first = self._bump(build=max(job_count, 0))["build"]
                 builds = tuple(first + i for i in range(job_count))
-        (self.runs / str(run)).mkdir(parents=True, exist_ok=False)
+        with self.locked():  # `runner clean` decides what is live under this lock too
+            (self.runs / str(run)).mkdir(parents=True, exist_ok=False)
+            liveness.hold(self.runs / str(run))
         return run, list(builds)
 
     def reserve(self, job_count: int) -> tuple[int, tuple[int, ...]]:
