@@ -43,6 +43,10 @@ class ProjectRequest:
     state_dir: Path | None = None
     numbers: tuple[int, tuple[int, ...]] | None = None  # reserved by an API trigger (StateDir)
     pipeline_id: str | None = None  # set by an API trigger, which answers with it
+    # ``pipeline.trigger_source`` [PV]: a plain run stands for a push (``webhook``); the API
+    # server sets ``api``; ``--scheduled NAME`` stands for a scheduled pipeline of that name.
+    trigger_source: str = "webhook"
+    schedule: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +119,7 @@ def _load_options(
     state = StateDir(resolve_root(project.root, request.state_dir, environ), request.numbers)
     return LoadOptions(
         pipeline_parameters=params,
-        pipeline_values=_pipeline_values(project, state, pipeline_id),
+        pipeline_values=_pipeline_values(project, state, pipeline_id, request),
         orb_dir=request.orb_dir or project.root / ".circleci" / "orbs",
     )
 
@@ -142,7 +146,9 @@ def _params(request: ProjectRequest) -> dict[str, str]:
     return params
 
 
-def _pipeline_values(project: Project, state: StateDir, pipeline_id: str) -> dict[str, object]:
+def _pipeline_values(
+    project: Project, state: StateDir, pipeline_id: str, request: ProjectRequest
+) -> dict[str, object]:
     git = project.git
     number = state.peek_run_number()
     try:
@@ -156,6 +162,8 @@ def _pipeline_values(project: Project, state: StateDir, pipeline_id: str) -> dic
         git_url=git.remote_url,
         number=number,
         pipeline_id=pipeline_id,
+        trigger_source="scheduled_pipeline" if request.schedule else request.trigger_source,
+        schedule=request.schedule or "",
     )
 
 

@@ -38,6 +38,7 @@ class Refs:
             revision=self.revision,
             params=self.params,
             state_dir=project.state_override,
+            trigger_source="api",  # pipeline.trigger_source of an API-triggered pipeline [PV]
             **extra,  # type: ignore[arg-type]
         )
 

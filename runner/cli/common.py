@@ -27,6 +27,10 @@ PARAM = typer.Option([], "--param", help="Pipeline parameter KEY=VALUE (2.1 conf
 ORB_DIR = typer.Option(
     None, "--orb-dir", help="Vendored orbs (default: .circleci/orbs in the project)."
 )
+SCHEDULED = typer.Option(
+    None, "--scheduled", metavar="NAME",
+    help="Plan as the scheduled pipeline NAME (pipeline.trigger_source scheduled_pipeline).",
+)
 STATE_DIR = typer.Option(
     None,
     "--state-dir",
@@ -64,6 +68,7 @@ def project_request(
     params: list[str] | None = None,
     orb_dir: Path | None = None,
     state_dir: Path | None = None,
+    schedule: str | None = None,
 ) -> ProjectRequest:
     from runner.runflow import ProjectRequest
 
@@ -75,6 +80,7 @@ def project_request(
         params=tuple(params or ()),
         orb_dir=orb_dir,
         state_dir=state_dir,
+        schedule=schedule or None,
     )
 
 

@@ -22,11 +22,14 @@ def process(
     project_dir: Path = common.PROJECT_DIR,
     branch: str = common.BRANCH,
     tag: str = common.TAG,
+    scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
 ) -> None:
     """Print the config after 2.1 processing (parameters, commands, executors, orbs, matrices)."""
     from runner import runflow
 
-    request = common.project_request(config, project_dir, branch, tag, param, orb_dir)
+    request = common.project_request(
+        config, project_dir, branch, tag, param, orb_dir, schedule=scheduled
+    )
     sys.stdout.write(common.call(lambda: runflow.process_text(request)))

@@ -56,6 +56,7 @@ def plan(
     workflow: str = typer.Option(None, "-w", "--workflow"),
     branch: str = common.BRANCH,
     tag: str = common.TAG,
+    scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
     parallelism: int = typer.Option(None, "--parallelism", "--node-total", min=1),
@@ -71,7 +72,9 @@ def plan(
     if output not in ("text", "json", "mermaid"):
         raise typer.BadParameter("--format takes text, json or mermaid")
     request = runflow.RunRequest(
-        project=common.project_request(config, project_dir, branch, tag, param, orb_dir),
+        project=common.project_request(
+            config, project_dir, branch, tag, param, orb_dir, schedule=scheduled
+        ),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,

@@ -31,6 +31,7 @@ def run(
     workflow: str = typer.Option(None, "-w", "--workflow", help="Run only this workflow."),
     branch: str = common.BRANCH,
     tag: str = common.TAG,
+    scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
     env: list[str] = typer.Option([], "-e", "--env", help="Variable NAME=value (repeatable)."),
     env_file: list[Path] = typer.Option([], "--env-file", help="dotenv file of variables."),
@@ -90,7 +91,9 @@ def run(
     from runner.runflow import RunRequest
 
     request = RunRequest(
-        project=common.project_request(config, project_dir, branch, tag, param, orb_dir, state_dir),
+        project=common.project_request(
+            config, project_dir, branch, tag, param, orb_dir, state_dir, scheduled
+        ),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,

@@ -161,3 +161,33 @@ def test_cancel_a_workflow(api: Api) -> None:
     assert statuses == {"slowly": "canceled", "main": "success"}
     (job,) = api.client.get(f"/api/v2/workflow/{slowly['id']}/job").json()["items"]
     assert job["status"] == "canceled" and job["stopped_at"]
+
+
+GATED = """
+version: 2.1
+jobs:
+  push-only:
+    machine: true
+    steps:
+      - run: echo push
+  api-only:
+    machine: true
+    steps:
+      - run: echo "source << pipeline.trigger_source >>"
+workflows:
+  on-push:
+    when: {equal: [webhook, << pipeline.trigger_source >>]}
+    jobs: [push-only]
+  on-api:
+    when: {equal: [api, << pipeline.trigger_source >>]}
+    jobs: [api-only]
+"""
+
+
+def test_api_pipelines_have_trigger_source_api(
+    start_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = start_api(make_project(tmp_path / "app", GATED, remote="git@github.com:acme/app.git"))
+    created = api.client.post(f"{SLUG}/pipeline", json={}).json()
+    (workflow,) = wait_pipeline(api, created["id"])
+    assert (workflow["name"], workflow["status"]) == ("on-api", "success")
