@@ -256,6 +256,8 @@ def run(
     bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
+    for warning in loaded.config.warnings:  # what CircleCI ignores, said before anything runs
+        bus.emit(Notice(text=warning.render(), level="warning"))
     _warn_unmasked(bus, options)
     engine = Engine(
         graph=graph,

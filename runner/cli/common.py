@@ -13,6 +13,7 @@ import typer
 from runner.errors import ExitCode, RunnerError, os_error_text
 
 if TYPE_CHECKING:
+    from runner.config.model import Config
     from runner.runflow import ProjectRequest
 
 T = TypeVar("T")
@@ -82,6 +83,12 @@ def project_request(
         state_dir=state_dir,
         schedule=schedule or None,
     )
+
+
+def echo_warnings(config: Config) -> None:
+    """What CircleCI accepts and ignores, one located line each, on stderr."""
+    for warning in config.warnings:
+        typer.echo(f"warning: {warning.render()}", err=True)
 
 
 def color_choice(flag: bool | None) -> bool | None:

@@ -28,6 +28,7 @@ def list_jobs(
 
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir)
     loaded = common.call(lambda: runflow.load(request))
+    common.echo_warnings(loaded.config)
     sys.stdout.write(render_listing(loaded.config))
 
 
@@ -42,6 +43,7 @@ def validate(
 
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir)
     loaded = common.call(lambda: runflow.load(request))
+    common.echo_warnings(loaded.config)
     jobs, workflows = len(loaded.config.jobs), len(loaded.config.workflows)
     typer.echo(
         f"{loaded.project.config_display}: valid (version {loaded.config.version}, "
@@ -84,6 +86,7 @@ def plan(
 
     def build() -> str:
         loaded = runflow.load(request.project)
+        common.echo_warnings(loaded.config)
         graph = make_plan(loaded.config, runflow.selection_for(request, loaded.project))
         return render_plan(
             graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag

@@ -14,7 +14,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import TypeVar
 
-from runner.errors import Mark
+from runner.errors import ConfigProblem, Mark
 
 T = TypeVar("T")
 
@@ -290,6 +290,7 @@ class WorkflowJob:
     filters: Filters = Filters()
     contexts: tuple[str, ...] = ()
     approval: bool = False
+    no_op: bool = False  # ``type: no-op``: runs nothing, passes at once
     aliases: tuple[str, ...] = ()  # matrix alias this entry answers to, besides its name
     mark: Mark | None = field(default=None, compare=False)
 
@@ -320,3 +321,5 @@ class Config:
     jobs: Mapping[str, Job]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     file: str = ".circleci/config.yml"
+    # What CircleCI accepts but ignores (each located, as a problem is): said, never refused
+    warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)
