@@ -10,9 +10,9 @@ import getpass
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
@@ -27,6 +27,9 @@ from runner.output import MIN_SECRET, Masker
 from runner.project import Project, find_project
 from runner.run_types import RunOptions, RunResult
 from runner.store.state import StateDir, resolve_root
+
+if TYPE_CHECKING:
+    from runner.continuation import ContinuationRequest, ContinueWith
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,13 +256,18 @@ def run(
     _check_runnable(graph)
     state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
     options = _run_options(request, graph, environ, state_root)
+    setup = None
+    if loaded.config.setup:  # dynamic config: see runner.continuation
+        from runner.continuation import setup_run
+
+        setup, options = setup_run(options, _continue_with(request, loaded, environ, cwd))
     bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     for warning in loaded.config.warnings:  # what CircleCI ignores, said before anything runs
         bus.emit(Notice(text=warning.render(), level="warning"))
     _warn_unmasked(bus, options)
-    engine = Engine(
+    engine = (Engine if setup is None else setup.engine)(
         graph=graph,
         project=loaded.project,
         state=StateDir(state_root, request.project.numbers),
@@ -273,6 +281,28 @@ def run(
     )
     on_engine(engine)
     return engine.run()
+
+
+def _continue_with(
+    request: RunRequest, loaded: Loaded, environ: Mapping[str, str], cwd: Path | None
+) -> ContinueWith:
+    """How a continuation becomes jobs of the run: processed with the setup config's pipeline
+    values and orb directory, planned for the same branch or tag, with the executors it needs."""
+    project = open_project(request.project, cwd=cwd)
+    options = _load_options(request.project, project, {}, loaded.pipeline_id, environ)
+    selection = selection_for(replace(request, jobs=(), workflow=None), loaded.project)
+
+    def continue_with(
+        cont: ContinuationRequest, run_dir: Path, have: set[str]
+    ) -> tuple[JobGraph, Mapping[str, Executor]]:
+        from runner.continuation import load_continued
+
+        config = load_continued(cont, run_dir, options)
+        graph = plan(config, selection) if config.jobs else JobGraph(())
+        kinds = {j.executor_kind for j in graph.jobs} - have
+        return graph, build_executors(request, environ, kinds)
+
+    return continue_with
 
 
 def _run_options(

@@ -101,6 +101,7 @@ def build_config(
         jobs=m.frozen_map(jobs),
         workflows=m.frozen_map(workflows),
         file=display,
+        setup=root.get("setup") is True,
         warnings=tuple(dict.fromkeys(r.warnings)),  # an orb read twice warns once
     )
 

@@ -321,5 +321,6 @@ class Config:
     jobs: Mapping[str, Job]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     file: str = ".circleci/config.yml"
+    setup: bool = False  # ``setup: true``: a dynamic config's setup file (2.1)
     # What CircleCI accepts but ignores (each located, as a problem is): said, never refused
     warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)

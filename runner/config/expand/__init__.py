@@ -68,6 +68,8 @@ def _expand(root: MDict, options: LoadOptions, warnings: list[ConfigProblem]) ->
     out.set("version", 2, root.key_mark_of("version"), root.mark_of("version"), None)
     if jobs is not None:
         out.set("jobs", jobs, root.key_mark_of("jobs"), root.mark_of("jobs"), None)
+    if root.get("setup") is True:  # a dynamic config's setup file (runner.continuation)
+        out.set("setup", True, root.key_mark_of("setup"), root.mark_of("setup"), None)
     if workflows.node is not None:
         out.set("workflows", workflows.node, root.key_mark_of("workflows"),
                 root.mark_of("workflows"), None)

@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from runner.config.expand.builtin_orbs import builtin_orb
 from runner.config.expand.interpolate import Interpolator, Scope
 from runner.config.expand.namespace import Namespace
 from runner.config.expand.nodes import fail
@@ -77,6 +78,9 @@ class OrbLoader:
         if match is None:
             fail(mark, path, f"invalid orb reference '{reference}'",
                  "write namespace/name@version, or an inline orb map")
+        builtin = builtin_orb(match["ns"], match["name"])  # circleci/continuation: see there
+        if builtin is not None:
+            return builtin
         candidates = self.candidates(match["ns"], match["name"], match["version"])
         for candidate in candidates:
             if candidate in self._files:
