@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from runner import __version__
-from runner.api import routes_v1, routes_v2
+from runner.api import continue_route, routes_v1, routes_v2
 from runner.api.errors import ApiError
 from runner.api.guard import Guard, GuardSettings
 from runner.api.service import ApiService
@@ -33,6 +33,7 @@ def create_app(service: ApiService, guard: GuardSettings) -> FastAPI:
     app.state.service = service
     app.include_router(routes_v1.router)
     app.include_router(routes_v2.router)
+    app.include_router(continue_route.router)
     app.include_router(routes_v1.web)  # last: its /{vcs}/{org}/{repo}/{n} would shadow others
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
