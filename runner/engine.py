@@ -210,6 +210,9 @@ class Engine:
             if job.approval:
                 self._approval(state)
                 continue
+            if job.no_op:  # ``type: no-op`` runs nothing and passes [CR]
+                self._settle(state, Status.PASSED, "no-op")
+                continue
             self._start_job(state)
 
     def _accepts(self, job: PlannedJob, upstream: _JobState) -> bool:

@@ -44,12 +44,15 @@ class PlannedJob:
     )
     contexts: tuple[str, ...] = ()
     approval: bool = False
+    no_op: bool = False  # ``type: no-op``: passes at once, its dependents proceed
     parallelism: int = 1  # CIRCLE_NODE_TOTAL
     nodes: tuple[int, ...] = (0,)  # the node indices that run here
 
     @property
     def executor_kind(self) -> str:
-        return "approval" if self.job is None else self.job.executor.kind
+        if self.job is None:
+            return "no-op" if self.no_op else "approval"
+        return self.job.executor.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,7 @@ def _planned(
         requires_status=statuses,
         contexts=entry.contexts if entry else (),
         approval=entry.approval if entry else False,
+        no_op=entry.no_op if entry else False,
         parallelism=total,
         nodes=nodes,
     )
@@ -192,7 +196,7 @@ def _plan_named_jobs(config: m.Config, selection: Selection) -> JobGraph:
             if entry.name in wanted and entry.name not in out:
                 out[entry.name] = _planned(
                     entry.name,
-                    None if entry.approval else config.jobs[entry.job],
+                    None if entry.approval or entry.no_op else config.jobs[entry.job],
                     selection,
                     entry=entry,
                     workflow=workflow.name,
@@ -257,7 +261,7 @@ def _plan_workflows(
             kept[entry.name] = entry
         prefix = f"{workflow.name}/" if many else ""
         for entry in kept.values():
-            job = None if entry.approval else config.jobs[entry.job]
+            job = None if entry.approval or entry.no_op else config.jobs[entry.job]
             planned.append(
                 _planned(
                     prefix + entry.name,

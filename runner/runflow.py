@@ -10,9 +10,9 @@ import getpass
 import os
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
@@ -29,6 +29,9 @@ from runner.output import MIN_SECRET, Masker
 from runner.project import Project, find_project
 from runner.run_types import RunOptions, RunResult
 from runner.store.state import StateDir, resolve_root
+
+if TYPE_CHECKING:
+    from runner.continuation import ContinuationRequest, ContinueWith
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +51,10 @@ class ProjectRequest:
     state_dir: Path | None = None
     numbers: tuple[int, tuple[int, ...]] | None = None  # reserved by an API trigger (StateDir)
     pipeline_id: str | None = None  # set by an API trigger, which answers with it
+    # ``pipeline.trigger_source`` [PV]: a plain run stands for a push (``webhook``); the API
+    # server sets ``api``; ``--scheduled NAME`` stands for a scheduled pipeline of that name.
+    trigger_source: str = "webhook"
+    schedule: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +129,7 @@ def _load_options(
     state = StateDir(resolve_root(project.root, request.state_dir, environ), request.numbers)
     return LoadOptions(
         pipeline_parameters=params,
-        pipeline_values=_pipeline_values(project, state, pipeline_id),
+        pipeline_values=_pipeline_values(project, state, pipeline_id, request),
         orb_dir=request.orb_dir or project.root / ".circleci" / "orbs",
         orb_source=orb_resolver(request, project, environ),
         primary_env_to_steps=request.primary_env_to_steps,
@@ -163,7 +170,9 @@ def _params(request: ProjectRequest) -> dict[str, str]:
     return params
 
 
-def _pipeline_values(project: Project, state: StateDir, pipeline_id: str) -> dict[str, object]:
+def _pipeline_values(
+    project: Project, state: StateDir, pipeline_id: str, request: ProjectRequest
+) -> dict[str, object]:
     git = project.git
     number = state.peek_run_number()
     try:
@@ -177,6 +186,8 @@ def _pipeline_values(project: Project, state: StateDir, pipeline_id: str) -> dic
         git_url=git.remote_url,
         number=number,
         pipeline_id=pipeline_id,
+        trigger_source="scheduled_pipeline" if request.schedule else request.trigger_source,
+        schedule=request.schedule or "",
     )
 
 
@@ -267,13 +278,18 @@ def run(
     _check_runnable(graph)
     state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
     options = _run_options(request, graph, environ, state_root, loaded.project.root)
+    setup = None
+    if loaded.config.setup:  # dynamic config: see runner.continuation
+        from runner.continuation import setup_run
+
+        setup, options = setup_run(options, _continue_with(request, loaded, environ, cwd))
     bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
-    _warn_unmasked(bus, options)
-    for warning in loaded.config.warnings:
+    for warning in loaded.config.warnings:  # what CircleCI ignores, said before anything runs
         bus.emit(Notice(text=warning.render(), level="warning"))
-    engine = Engine(
+    _warn_unmasked(bus, options)
+    engine = (Engine if setup is None else setup.engine)(
         graph=graph,
         project=loaded.project,
         state=StateDir(state_root, request.project.numbers),
@@ -287,6 +303,28 @@ def run(
     )
     on_engine(engine)
     return engine.run()
+
+
+def _continue_with(
+    request: RunRequest, loaded: Loaded, environ: Mapping[str, str], cwd: Path | None
+) -> ContinueWith:
+    """How a continuation becomes jobs of the run: processed with the setup config's pipeline
+    values and orb directory, planned for the same branch or tag, with the executors it needs."""
+    project = open_project(request.project, cwd=cwd)
+    options = _load_options(request.project, project, {}, loaded.pipeline_id, environ)
+    selection = selection_for(replace(request, jobs=(), workflow=None), loaded.project)
+
+    def continue_with(
+        cont: ContinuationRequest, run_dir: Path, have: set[str]
+    ) -> tuple[JobGraph, Mapping[str, Executor]]:
+        from runner.continuation import load_continued
+
+        config = load_continued(cont, run_dir, options)
+        graph = plan(config, selection) if config.jobs else JobGraph(())
+        kinds = {j.executor_kind for j in graph.jobs} - have
+        return graph, build_executors(request, environ, kinds)
+
+    return continue_with
 
 
 def _run_options(

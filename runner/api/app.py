@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from runner import __version__
 from runner.api import (
+    continue_route,
     routes_unsupported,
     routes_v1,
     routes_v1_data,
@@ -43,6 +44,7 @@ def create_app(service: ApiService, guard: GuardSettings) -> FastAPI:
     app.include_router(routes_v2.router)
     app.include_router(routes_v2_data.router)
     app.include_router(routes_unsupported.router)
+    app.include_router(continue_route.router)
     app.include_router(routes_v1.web)  # last: its /{vcs}/{org}/{repo}/{n} would shadow others
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

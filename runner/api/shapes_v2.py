@@ -122,7 +122,7 @@ def workflow_jobs(slug: str, jobs: list[JobRow]) -> list[dict[str, Any]]:
             "job_number": j.build_num,
             "project_slug": slug,
             "status": job_status(j),
-            "type": "approval" if j.executor == "approval" else "build",
+            "type": j.executor if j.executor in ("approval", "no-op") else "build",
             "dependencies": [ids[r] for r in j.requires_list if r in ids],
             "started_at": iso(j.started_at),
             "stopped_at": iso(j.stopped_at),

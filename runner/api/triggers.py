@@ -44,6 +44,7 @@ class Refs:
             params=self.params,
             # a clone lives elsewhere: its runs still belong to the project's state directory
             state_dir=project.state_root if self.source else project.state_override,
+            trigger_source="api",  # pipeline.trigger_source of an API-triggered pipeline [PV]
             **extra,  # type: ignore[arg-type]
         )
 

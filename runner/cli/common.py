@@ -39,6 +39,10 @@ PRIMARY_ENV = typer.Option(
     False, "--primary-env-to-steps",
     help="Give steps the primary image's environment too, below the job's (CircleCI before 2020).",
 )
+SCHEDULED = typer.Option(
+    None, "--scheduled", metavar="NAME",
+    help="Plan as the scheduled pipeline NAME (pipeline.trigger_source scheduled_pipeline).",
+)
 STATE_DIR = typer.Option(
     None,
     "--state-dir",
@@ -80,6 +84,7 @@ def project_request(
     primary_env_to_steps: bool = False,
     orb_host: str | None = None,
     offline: bool = False,
+    schedule: str | None = None,
 ) -> ProjectRequest:
     from runner.runflow import ProjectRequest
 
@@ -94,11 +99,13 @@ def project_request(
         primary_env_to_steps=primary_env_to_steps,
         orb_host=orb_host,
         offline=offline,
+        schedule=schedule or None,
     )
 
 
-def print_warnings(config: Config) -> None:
-    """Warnings of a loaded config on stderr (``run`` reports them as events instead)."""
+def echo_warnings(config: Config) -> None:
+    """What CircleCI accepts and ignores, one located line each, on stderr (``run`` reports
+    them as events instead)."""
     for warning in config.warnings:
         typer.echo(f"warning: {warning.render()}", err=True)
 

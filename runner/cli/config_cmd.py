@@ -22,6 +22,7 @@ def process(
     project_dir: Path = common.PROJECT_DIR,
     branch: str = common.BRANCH,
     tag: str = common.TAG,
+    scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
     orb_host: str = common.ORB_HOST,
@@ -31,5 +32,5 @@ def process(
     from runner import runflow
 
     request = common.project_request(config, project_dir, branch, tag, param, orb_dir,
-                                     orb_host=orb_host, offline=offline)
+                                     orb_host=orb_host, offline=offline, schedule=scheduled)
     sys.stdout.write(common.call(lambda: runflow.process_text(request)))

@@ -31,6 +31,7 @@ def list_jobs(
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
                                      orb_host=orb_host, offline=offline)
     loaded = common.call(lambda: runflow.load(request))
+    common.echo_warnings(loaded.config)
     sys.stdout.write(render_listing(loaded.config))
 
 
@@ -50,7 +51,7 @@ def validate(
                                      primary_env_to_steps=primary_env_to_steps,
                                      orb_host=orb_host, offline=offline)
     loaded = common.call(lambda: runflow.load(request))
-    common.print_warnings(loaded.config)
+    common.echo_warnings(loaded.config)
     jobs, workflows = len(loaded.config.jobs), len(loaded.config.workflows)
     typer.echo(
         f"{loaded.project.config_display}: valid (version {loaded.config.version}, "
@@ -65,6 +66,7 @@ def plan(
     workflow: str = typer.Option(None, "-w", "--workflow"),
     branch: str = common.BRANCH,
     tag: str = common.TAG,
+    scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
     orb_host: str = common.ORB_HOST,
@@ -85,7 +87,8 @@ def plan(
     request = runflow.RunRequest(
         project=common.project_request(config, project_dir, branch, tag, param, orb_dir,
                                        primary_env_to_steps=primary_env_to_steps,
-                                       orb_host=orb_host, offline=offline),
+                                       orb_host=orb_host, offline=offline,
+                                       schedule=scheduled),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,
@@ -95,7 +98,7 @@ def plan(
 
     def build() -> str:
         loaded = runflow.load(request.project)
-        common.print_warnings(loaded.config)
+        common.echo_warnings(loaded.config)
         graph = make_plan(loaded.config, runflow.selection_for(request, loaded.project))
         return render_plan(
             graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag

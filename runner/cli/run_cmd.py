@@ -32,6 +32,7 @@ def run(
     workflow: str = typer.Option(None, "-w", "--workflow", help="Run only this workflow."),
     branch: str = common.BRANCH,
     tag: str = common.TAG,
+    scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
     env: list[str] = typer.Option([], "-e", "--env", help="Variable NAME=value (repeatable)."),
     env_file: list[Path] = typer.Option([], "--env-file", help="dotenv file of variables."),
@@ -100,7 +101,7 @@ def run(
     request = RunRequest(
         project=common.project_request(config, project_dir, branch, tag, param, orb_dir, state_dir,
                                        primary_env_to_steps=primary_env_to_steps,
-                                       orb_host=orb_host, offline=offline),
+                                       orb_host=orb_host, offline=offline, schedule=scheduled),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import gc
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +61,19 @@ def parse_root(path: Path, display: str) -> MDict:
 
 
 def processed_tree(
-    path: Path, display: str, options: LoadOptions | None = None
+    path: Path, display: str, options: LoadOptions | None = None,
+    warnings: list[ConfigProblem] | None = None,
 ) -> tuple[MDict, str]:
-    """The file's tree after 2.1 processing (version 2 shaped), and the config's version."""
+    """The file's tree after 2.1 processing (version 2 shaped), and the config's version;
+    what CircleCI would ignore is added to ``warnings``."""
     root = parse_root(path, display)
     version = read_version(root, display)
     _check_top_keys(root, version, display)
     if version == "2.1":
         from runner.config.expand import expand_config
 
-        root = expand_config(root, file=display, options=options or LoadOptions())
+        root = expand_config(root, file=display, options=options or LoadOptions(),
+                             warnings=warnings)
     return root, version
 
 
@@ -80,19 +83,23 @@ def load_config(path: Path, display: str, options: LoadOptions | None = None) ->
     collecting = gc.isenabled()
     gc.disable()
     try:
-        root, version = processed_tree(path, display, options)
-        config = build_config(root, version, display)
+        warnings: list[ConfigProblem] = []
+        root, version = processed_tree(path, display, options, warnings)
         if options is not None and options.primary_env_to_steps:
-            return primary_env_to_steps(config)
-        return replace(config, warnings=primary_env_warnings(root))
+            return primary_env_to_steps(build_config(root, version, display, warnings))
+        warnings.extend(primary_env_warnings(root))
+        return build_config(root, version, display, warnings)
     finally:
         if collecting:
             gc.enable()
 
 
-def build_config(root: MDict, version: str, display: str) -> m.Config:
+def build_config(
+    root: MDict, version: str, display: str, warnings: list[ConfigProblem] | None = None
+) -> m.Config:
     """Validate a processed (version 2 shaped) tree into the model."""
     r = Reader(display)
+    r.warnings.extend(warnings or ())
     jobs = read_jobs(r, root)
     workflows = read_workflows(r, root, jobs, version=version)
     r.raise_if_any()
@@ -101,6 +108,8 @@ def build_config(root: MDict, version: str, display: str) -> m.Config:
         jobs=m.frozen_map(jobs),
         workflows=m.frozen_map(workflows),
         file=display,
+        setup=root.get("setup") is True,
+        warnings=tuple(dict.fromkeys(r.warnings)),  # an orb read twice warns once
     )
 
 

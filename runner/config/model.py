@@ -290,6 +290,7 @@ class WorkflowJob:
     filters: Filters = Filters()
     contexts: tuple[str, ...] = ()
     approval: bool = False
+    no_op: bool = False  # ``type: no-op``: runs nothing, passes at once
     aliases: tuple[str, ...] = ()  # matrix alias this entry answers to, besides its name
     mark: Mark | None = field(default=None, compare=False)
 
@@ -320,5 +321,7 @@ class Config:
     jobs: Mapping[str, Job]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
     file: str = ".circleci/config.yml"
-    # what runs, but maybe not as the author meant: printed by validate, plan and run
+    setup: bool = False  # ``setup: true``: a dynamic config's setup file (2.1)
+    # What CircleCI accepts but ignores, and what runs but maybe not as the author meant (each
+    # located, as a problem is): printed by validate, plan and run, never refused
     warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)

@@ -46,9 +46,14 @@ class Reader:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[ConfigProblem] = []
+        self.warnings: list[ConfigProblem] = []
 
     def problem(self, mark: Mark | None, path: str, message: str, hint: str | None = None) -> None:
         self.problems.append(ConfigProblem(mark, path, message, hint))
+
+    def warn(self, mark: Mark | None, path: str, message: str, hint: str | None = None) -> None:
+        """Something CircleCI accepts and ignores: runner runs the config and says so."""
+        self.warnings.append(ConfigProblem(mark, path, message, hint))
 
     def raise_if_any(self) -> None:
         if self.problems:

@@ -244,8 +244,17 @@ def _attach(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
     return m.AttachWorkspaceStep(name=_name(r, node, path, "attach_workspace"), at=at, mark=mark)
 
 
+def _ignored_when(r: Reader, node: MDict, path: str, step: str) -> None:
+    """``when:`` on a step that always runs: CircleCI accepts it and ignores it (issue 15:
+    CircleCI-Public/circleci-demo-java-spring writes ``when: always`` on store_artifacts)."""
+    if "when" in node:
+        r.warn(node.key_mark_of("when"), join(path, "when"), f"'when' is ignored on {step}",
+               f"{step} runs after a failed step too, as on CircleCI")
+
+
 def _artifacts(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
-    r.keys(node, path, ("path", "destination", "name"), required=("path",))
+    _ignored_when(r, node, path, "store_artifacts")
+    r.keys(node, path, ("path", "destination", "name", "when"), required=("path",))
     target = r.string(node, "path", path, default=None, allow_empty=False)
     if target is None:
         return None
@@ -260,7 +269,8 @@ def _artifacts(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
 
 
 def _test_results(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
-    r.keys(node, path, ("path", "name"), required=("path",))
+    _ignored_when(r, node, path, "store_test_results")
+    r.keys(node, path, ("path", "name", "when"), required=("path",))
     target = r.string(node, "path", path, default=None, allow_empty=False)
     if target is None:
         return None

@@ -16,6 +16,8 @@ from runner.errors import Mark, did_you_mean
 
 WORKFLOW_KEYS = ("jobs", "triggers", "when", "max_auto_reruns")
 ENTRY_KEYS = ("requires", "filters", "context", "type", "name")
+# ``type: no-op``: "a job that does nothing" and passes at once, so that its dependents run [CR]
+JOB_TYPES = ("approval", "build", "no-op")
 JOB_STATUSES = ("success", "failed", "canceled", "unauthorized", "not_run", "terminal")
 
 
@@ -50,7 +52,13 @@ def read_workflow(
     r.keys(node, path, WORKFLOW_KEYS, required=("jobs",), what="workflow key")
     entries_node = node.get("jobs")
     if not isinstance(entries_node, MList) or not entries_node:
-        if "jobs" in node:
+        if isinstance(entries_node, MList):
+            # CircleCI's schema: workflow "jobs" has "minItems": 1 (circleci-yaml-language-server
+            # schema.json); it refuses an empty list too
+            r.problem(node.mark_of("jobs"), join(path, "jobs"),
+                      "a workflow needs at least one job; 'jobs' is an empty list",
+                      "add a job, or remove the workflow")
+        elif "jobs" in node:
             r.problem(
                 node.mark_of("jobs"),
                 join(path, "jobs"),
@@ -110,8 +118,9 @@ def read_entry(
     if node is None:
         return None
     r.keys(node, where, ENTRY_KEYS)
-    approval = r.choice(node, "type", where, ("approval", "build"), default="build") == "approval"
-    if not approval and job not in jobs:
+    kind = r.choice(node, "type", where, JOB_TYPES, default="build")
+    approval, no_op = kind == "approval", kind == "no-op"
+    if not (approval or no_op) and job not in jobs:
         r.problem(
             item.key_mark_of(job),
             where,
@@ -128,6 +137,7 @@ def read_entry(
         filters=read_filters(r, node, where),
         contexts=r.strings(node, "context", where) or (),
         approval=approval,
+        no_op=no_op,
         mark=mark,
     )
 

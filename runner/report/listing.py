@@ -34,7 +34,7 @@ def render_listing(config: m.Config) -> str:
             suffix = f"  ({', '.join(notes)})" if notes else ""
             lines.append(f"  {workflow.name}{suffix}")
             for entry in workflow.jobs:
-                kind = "approval" if entry.approval else entry.job
+                kind = "approval" if entry.approval else "no-op" if entry.no_op else entry.job
                 reqs = f"  requires {', '.join(entry.requires)}" if entry.requires else ""
                 label = entry.name if entry.name == kind else f"{entry.name} ({kind})"
                 lines.append(f"    - {label}{reqs}")

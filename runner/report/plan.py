@@ -44,7 +44,7 @@ def plan_dict(graph: JobGraph, *, branch: str, tag: str) -> dict[str, Any]:
                 "id": j.id,
                 "name": j.name,
                 "workflow": j.workflow,
-                "type": "approval" if j.approval else "build",
+                "type": "approval" if j.approval else "no-op" if j.no_op else "build",
                 "executor": None if j.job is None else executor_text(j.job),
                 "parallelism": j.parallelism,
                 "nodes": list(j.nodes),
@@ -65,8 +65,8 @@ def render_text(graph: JobGraph, *, branch: str, tag: str) -> str:
     lines = [f"plan for {ref}: {len(graph.jobs)} job(s), {graph.node_count} node(s)"]
     for job in graph.jobs:
         reqs = f"  after {', '.join(job.requires)}" if job.requires else ""
-        if job.approval:
-            lines.append(f"  {job.id}: approval{reqs}")
+        if job.job is None:
+            lines.append(f"  {job.id}: {'no-op' if job.no_op else 'approval'}{reqs}")
             continue
         assert job.job is not None
         nodes = (

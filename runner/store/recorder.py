@@ -119,6 +119,7 @@ class HistoryRecorder:
         self.run: int | None = None
         self._state: StateDir | None = None
         self._planned: dict[str, _Planned] = {}
+        self._engine: Engine | None = None
         self._facts: dict[str, str] = {}
 
     def chain(self, on_engine: Callable[[Engine], None]) -> Callable[[Engine], None]:
@@ -132,13 +133,8 @@ class HistoryRecorder:
         """Learn the plan (names, workflows, requirements) the events do not carry."""
         self._state = engine.state
         self.store = HistoryStore.for_state(engine.state.root)
-        self._planned = {
-            j.id: _Planned(
-                j.name, j.workflow or "", json.dumps(list(j.requires)), j.parallelism,
-                j.executor_kind,
-            )
-            for j in engine.graph.jobs
-        }
+        self._engine = engine
+        self._planned = _plan_of(engine)
         git = engine.project.git
         self._facts = {
             "pipeline_id": engine.pipeline_id, "project": str(engine.project.root),
@@ -171,7 +167,7 @@ class HistoryRecorder:
                     (event.status.value, event.time, self.run, event.job, event.node),
                 )]
             case JobFinished():
-                return [(
+                return [self._job_row(event.job), (
                     "UPDATE jobs SET status = ?, stopped_at = ?, message = ? WHERE run = ? "
                     "AND job = ?",
                     (event.status.value, event.time, event.message, self.run, event.job),
@@ -200,20 +196,26 @@ class HistoryRecorder:
              f.get("branch", ""), f.get("tag", ""), f.get("revision", ""), event.time,
              event.time, event.state_dir, os.getpid(), self.owner),
         )]
-        for job_id in event.jobs:
-            p = self._planned.get(job_id) or _Planned(job_id, "", "[]", 1, "")
-            workflow_id = workflow_uuid(f.get("pipeline_id", ""), p.workflow)
-            out.append((
-                "INSERT INTO jobs (run, job, name, workflow, workflow_id, requires, parallelism, "
-                "executor, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued') "
-                "ON CONFLICT (run, job) DO NOTHING",
-                (self.run, job_id, p.name, p.workflow, workflow_id, p.requires, p.parallelism,
-                 p.executor),
-            ))
+        out.extend(self._job_row(job_id) for job_id in event.jobs)
         return out
 
+    def _job_row(self, job_id: str) -> Statement:
+        """A job's row, once: at the start of the run, or when it joins the run later (the
+        jobs of a dynamic config's continuation, runner.continuation)."""
+        if job_id not in self._planned and self._engine is not None:
+            self._planned.update(_plan_of(self._engine))
+        p = self._planned.get(job_id) or _Planned(job_id, "", "[]", 1, "")
+        workflow_id = workflow_uuid(self._facts.get("pipeline_id", ""), p.workflow)
+        return (
+            "INSERT INTO jobs (run, job, name, workflow, workflow_id, requires, parallelism, "
+            "executor, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued') "
+            "ON CONFLICT (run, job) DO NOTHING",
+            (self.run, job_id, p.name, p.workflow, workflow_id, p.requires, p.parallelism,
+             p.executor),
+        )
+
     def _job_started(self, event: JobStarted) -> list[Statement]:
-        out: list[Statement] = [(
+        out: list[Statement] = [self._job_row(event.job), (
             "UPDATE jobs SET status = 'running', started_at = ?, build_num = ?, executor = ?, "
             "parallelism = ? WHERE run = ? AND job = ?",
             (event.time, event.build_num, event.executor, event.parallelism, self.run, event.job),
@@ -250,3 +252,13 @@ class HistoryRecorder:
              o.status.value, o.exit_code, event.time - o.duration, event.time, event.log_path,
              o.message),
         )
+
+
+def _plan_of(engine: Engine) -> dict[str, _Planned]:
+    return {
+        j.id: _Planned(
+            j.name, j.workflow or "", json.dumps(list(j.requires)), j.parallelism,
+            j.executor_kind,
+        )
+        for j in engine.graph.jobs
+    }

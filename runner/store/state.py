@@ -111,6 +111,11 @@ class StateDir:
         first = self._bump(run=1, build=max(job_count, 0))
         return first["run"], tuple(first["build"] + i for i in range(job_count))
 
+    def more_builds(self, count: int) -> list[int]:
+        """``count`` new build numbers for jobs that join a running run (a continuation)."""
+        first = self._bump(build=max(count, 0))["build"]
+        return [first + i for i in range(count)]
+
     def run_dir(self, run: int | str) -> Path:
         return self.runs / str(run)
 

@@ -102,6 +102,9 @@ def test_a_circleci_client_library_drives_runner_serve(project: Path, tmp_path: 
         assert circle.get_project(f"gh/{ORG}/{REPO}")["slug"] == f"gh/{ORG}/{REPO}"
 
         _v2_calls(circle, tmp_path)
+        # every run has ended (and logged its end) before the server stops
+        until(lambda: circle.get_project_build_summary(ORG, REPO, status_filter="running") == [],
+              "no running build")
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=30)[0]
     _check_log_lines(rest)

@@ -161,3 +161,95 @@ def test_cancel_a_workflow(api: Api) -> None:
     assert statuses == {"slowly": "canceled", "main": "success"}
     (job,) = api.client.get(f"/api/v2/workflow/{slowly['id']}/job").json()["items"]
     assert job["status"] == "canceled" and job["stopped_at"]
+
+
+GATED = """
+version: 2.1
+jobs:
+  push-only:
+    machine: true
+    steps:
+      - run: echo push
+  api-only:
+    machine: true
+    steps:
+      - run: echo "source << pipeline.trigger_source >>"
+workflows:
+  on-push:
+    when: {equal: [webhook, << pipeline.trigger_source >>]}
+    jobs: [push-only]
+  on-api:
+    when: {equal: [api, << pipeline.trigger_source >>]}
+    jobs: [api-only]
+"""
+
+
+def test_api_pipelines_have_trigger_source_api(
+    start_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    api = start_api(make_project(tmp_path / "app", GATED, remote="git@github.com:acme/app.git"))
+    created = api.client.post(f"{SLUG}/pipeline", json={}).json()
+    (workflow,) = wait_pipeline(api, created["id"])
+    assert (workflow["name"], workflow["status"]) == ("on-api", "success")
+
+
+SETUP_BY_HAND = """
+version: 2.1
+setup: true
+jobs:
+  generate:
+    machine: true
+    steps:
+      - checkout
+      - run: |
+          python3 -c '
+          import json, os
+          print(json.dumps({"continuation-key": os.environ["CIRCLE_CONTINUATION_KEY"],
+                            "configuration": open(".circleci/next.yml").read(),
+                            "parameters": {"who": "the api"}}))' > body.json
+          curl -sS -f -XPOST -H "Content-Type: application/json" --data @body.json \\
+            "${CIRCLE_API_URL%/api/v1.1}/api/v2/pipeline/continue"
+          curl -sS -XPOST -H "Content-Type: application/json" --data @body.json \\
+            "${CIRCLE_API_URL%/api/v1.1}/api/v2/pipeline/continue"
+workflows:
+  setup:
+    jobs: [generate]
+"""
+NEXT = """
+version: 2.1
+parameters:
+  who: {type: string, default: nobody}
+jobs:
+  hello:
+    machine: true
+    steps: [run: echo "hello from << pipeline.parameters.who >>"]
+workflows:
+  continued:
+    jobs: [hello]
+"""
+
+
+def test_a_hand_written_continuation_reaches_the_served_pipeline(
+    start_api: Callable[..., Api], tmp_path: Path
+) -> None:
+    project = make_project(tmp_path / "app", SETUP_BY_HAND, {".circleci/next.yml": NEXT},
+                           remote="git@github.com:acme/app.git")
+    api = start_api(project)
+    created = api.client.post(f"{SLUG}/pipeline", json={}).json()
+    workflows = wait_pipeline(api, created["id"])
+    assert {w["name"]: w["status"] for w in workflows} == {
+        "setup": "success", "continued": "success"}
+    continued = next(w for w in workflows if w["name"] == "continued")
+    (job,) = api.client.get(f"/api/v2/workflow/{continued['id']}/job").json()["items"]
+    v1 = "/api/v1.1/project/gh/acme/app"
+    assert api.client.get(f"{v1}/{job['job_number']}/output/0/0").text == "hello from the api\n"
+    setup = next(w for w in workflows if w["name"] == "setup")
+    (generate,) = api.client.get(f"/api/v2/workflow/{setup['id']}/job").json()["items"]
+    log = api.client.get(f"{v1}/{generate['job_number']}/output/1/0").text
+    # the first call is accepted without the server's token; the second one is refused
+    assert '{"message":"success"}' in log
+    assert '{"message":"this pipeline was already continued"}' in log
+    response = api.client.post("/api/v2/pipeline/continue", json={
+        "continuation-key": "nope", "configuration": NEXT}, headers={"Circle-Token": ""})
+    assert response.status_code == 400
+    assert "no running setup pipeline" in response.json()["message"]

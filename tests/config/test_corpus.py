@@ -123,9 +123,6 @@ EXPECTED_FAILURES: dict[str, list[str]] = {
     "real_configs/facebook__jest.yml": orbs(
         (13, 9, "node", "circleci/node@4.0.0"),
     ),
-    "real_configs/facebook__react-native.yml": orbs(
-        (7, 17, "continuation", "circleci/continuation@1.0.0"),
-    ),
     "real_configs/gatsbyjs__gatsby.yml": orbs(
         (2, 8, "win", "circleci/windows@2.4.0"),
     ),
@@ -214,6 +211,14 @@ def test_config_loads_and_plans_or_fails_as_intended(path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path, path.name, LoadOptions())
     assert str(info.value) == "\n".join(f"{path.name}:{line}" for line in expected)
+
+
+def test_a_setup_config_with_the_continuation_orb_loads() -> None:
+    # facebook/react-native's dynamic config: circleci/continuation is runner's own (issue 15)
+    path = DATA / "real_configs" / "facebook__react-native.yml"
+    config = load_config(path, path.name, LoadOptions())
+    assert config.setup
+    assert [job.name for job in plan(config, Selection(branch="main")).jobs] != []
 
 
 def test_every_expected_failure_is_a_config_of_the_corpus() -> None:

@@ -24,10 +24,10 @@ jobs:
           command: echo << parameters.on >> ${<< parameters.var >>} <<  parameters.n  >>
           background: << parameters.on >>
       - run: |
-          cat <<EOF > out.txt
+          cat \\<<EOF > out.txt
           tag << parameters.tag >>
           EOF
-          grep x <<< "<< parameters.tag >>"
+          grep x \\<<< "<< parameters.tag >>"
 """
 
 
@@ -185,7 +185,7 @@ def test_pipeline_values_with_local_defaults() -> None:
     assert expand(text)["jobs"]["build"]["steps"] == [
         {"run": f"echo {LOCAL_PIPELINE_ID} 1 []"},
         {"run": "echo []"},
-        {"run": "echo local"},
+        {"run": "echo webhook"},
     ]
 
 

@@ -29,6 +29,7 @@ from runner.config.expand.steps import expand_steps
 from runner.config.expand.workflows import build_jobs, expand_workflows
 from runner.config.pipeline import DEFAULT_VALUES
 from runner.config.yaml import MDict
+from runner.errors import ConfigProblem
 
 if TYPE_CHECKING:
     from runner.config.load import LoadOptions
@@ -36,26 +37,29 @@ if TYPE_CHECKING:
 __all__ = ["expand_config"]
 
 
-def expand_config(root: MDict, *, file: str, options: LoadOptions) -> MDict:
-    """The processed config of ``root`` (read from ``file``), as ``circleci config process``."""
+def expand_config(
+    root: MDict, *, file: str, options: LoadOptions, warnings: list[ConfigProblem] | None = None
+) -> MDict:
+    """The processed config of ``root`` (read from ``file``), as ``circleci config process``;
+    keys CircleCI ignores are added to ``warnings``."""
     del file  # every node carries its own file in its marks
     # The trees are acyclic and short-lived; collections during a large expansion only rescan
     # them (about a third of the time for a 1,000-job config), so they wait until the end.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _expand(root, options)
+        return _expand(root, options, [] if warnings is None else warnings)
     finally:
         if collecting:
             gc.enable()
 
 
-def _expand(root: MDict, options: LoadOptions) -> MDict:
+def _expand(root: MDict, options: LoadOptions, warnings: list[ConfigProblem]) -> MDict:
     parameters = read_pipeline_parameters(root, options.pipeline_parameters)
     interp = Interpolator(parameters, {**DEFAULT_VALUES, **options.pipeline_values})
     ns = Namespace(label="", body=root, path="", in_orb=False,
-                   loader=OrbLoader(interp, options.orb_dir, options.orb_source))
-    x = Expander(interp, steps=expand_steps, executor=resolve_executor)
+                   loader=OrbLoader(interp, options.orb_dir, options.orb_source, warnings))
+    x = Expander(interp, steps=expand_steps, executor=resolve_executor, warnings=warnings)
     env, problems = Env(ns, Scope()), Problems()
     workflows = expand_workflows(x, env, root, problems)
     jobs = build_jobs(x, env, root, workflows, problems)
@@ -64,6 +68,8 @@ def _expand(root: MDict, options: LoadOptions) -> MDict:
     out.set("version", 2, root.key_mark_of("version"), root.mark_of("version"), None)
     if jobs is not None:
         out.set("jobs", jobs, root.key_mark_of("jobs"), root.mark_of("jobs"), None)
+    if root.get("setup") is True:  # a dynamic config's setup file (runner.continuation)
+        out.set("setup", True, root.key_mark_of("setup"), root.mark_of("setup"), None)
     if workflows.node is not None:
         out.set("workflows", workflows.node, root.key_mark_of("workflows"),
                 root.mark_of("workflows"), None)

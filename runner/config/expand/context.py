@@ -11,7 +11,7 @@ from runner.config.expand.namespace import Definition, Namespace
 from runner.config.expand.nodes import ExpandedSteps, fail, text_of
 from runner.config.expand.params import Param, bind, coerce
 from runner.config.yaml import MDict
-from runner.errors import Mark
+from runner.errors import ConfigProblem, Mark
 
 MAX_CALL_DEPTH = 64
 
@@ -40,8 +40,12 @@ Complete = Callable[["Expander", Any, Env, Mark, str], Any]
 
 
 class Expander:
-    def __init__(self, interp: Interpolator, *, steps: Complete, executor: Complete) -> None:
+    def __init__(
+        self, interp: Interpolator, *, steps: Complete, executor: Complete,
+        warnings: list[ConfigProblem] | None = None,
+    ) -> None:
         self.interp = interp
+        self.warnings: list[ConfigProblem] = [] if warnings is None else warnings
         self.cache: dict[Any, Any] = {}
         self.matrix_jobs = 0  # jobs the config's matrices make, against MAX_MATRIX_JOBS
         self._steps = steps

@@ -62,7 +62,7 @@ def read_entry(x: Expander, env: Env, item: Any, mark: Mark, path: str) -> list[
     where = join(path, ref)
     if not isinstance(body, MDict):
         return [Instance(ref, ref, "raw", item, mark, path)]
-    if body.text("type") == "approval":
+    if body.text("type") in ("approval", "no-op"):  # entries of their own, not of a job
         entry = x.interp.tree(body, env.scope, where, body.mark)
         return [Instance(ref, _name(entry, ref), "approval", entry, mark, where)]
     job = _job(env, ref, key_mark, where)
@@ -133,7 +133,7 @@ def _matrix(
 ) -> list[Instance]:
     where = join(path, "matrix")
     matrix = x.interp.tree(body["matrix"], env.scope, where, body.mark_of("matrix"))
-    params = _matrix_parameters(matrix, body.mark_of("matrix"), where)
+    params = _matrix_parameters(matrix, body.mark_of("matrix"), where, x.warnings)
     names = sorted(params)
     excludes = _excludes(matrix, names, where)
     alias = matrix.text("alias") or ref
@@ -165,13 +165,21 @@ def _matrix(
     return out
 
 
-def _matrix_parameters(matrix: Any, mark: Mark, path: str) -> MDict:
+def _matrix_parameters(
+    matrix: Any, mark: Mark, path: str, warnings: list[ConfigProblem]
+) -> MDict:
     if not isinstance(matrix, MDict):
         fail(mark, path, f"expected a map with 'parameters', found {kind_of(matrix)}")
     for key in matrix:
-        if key not in MATRIX_KEYS:
+        if key not in MATRIX_KEYS and "parameters" not in matrix:  # a typo of 'parameters'
             fail(matrix.key_mark_of(key), join(path, key), f"unknown matrix key '{key}'",
                  did_you_mean(key, MATRIX_KEYS))
+        if key not in MATRIX_KEYS:
+            # CircleCI ignores them: a real project ran `matrix: {databases: ..., parameters:
+            # ...}` for weeks with `databases` unused (issue 15)
+            warnings.append(ConfigProblem(
+                matrix.key_mark_of(key), join(path, key), f"unknown matrix key '{key}' is ignored",
+                did_you_mean(key, MATRIX_KEYS) or "a matrix takes parameters, exclude and alias"))
     params = matrix.get("parameters")
     if not isinstance(params, MDict) or not params:
         fail(matrix.mark_of("parameters"), join(path, "parameters"),

@@ -8,6 +8,12 @@ becomes an integer); inside a longer string the value is written as text, boolea
 ``true``/``false`` [RC "Parameter types"]. The mustache sections CircleCI also accepts,
 ``<<# parameters.x >>text<</ parameters.x >>`` (and ``<<^`` for "falsy"), keep their text when the
 value is truthy (resp. falsy) [RC, 2021 "Boolean" example].
+
+``\\<<`` is a literal ``<<``: ``circleci orb pack`` writes every ``<<`` of an included script so
+(``read -ra A \\<<< "$X"``, here-documents), and ``echo '\\<< parameters.p >>'`` prints the text
+``<< parameters.p >>`` [RC "Escaping parameters"; CircleCI-Public/circleci-cli process/orb pack].
+Any other ``<<`` that does not open a parameter expression is refused, as CircleCI refuses it
+(``Unclosed '<<' tag``; ``'<<' must be escaped as '\\<<'``) — issue 15.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from runner.errors import Mark, did_you_mean
 
 _NAME = r"(?:pipeline|parameters|matrix)\.[A-Za-z0-9_.\-]+?"
 _REF = re.compile(r"<<\s*(" + _NAME + r")\s*>>")
-_SECTION = re.compile(r"<<([#^])\s*(" + _NAME + r")\s*>>(.*?)<</\s*\2\s*>>", re.S)
+_SECTION = re.compile(r"(?<!\\)<<([#^])\s*(" + _NAME + r")\s*>>(.*?)<</\s*\2\s*>>", re.S)
+# One left-to-right scan: an escape, a reference, or a stray ``<<`` (an error).
+_TOKEN = re.compile(r"\\<<|<<\s*(" + _NAME + r")\s*>>|<<")
+_ESCAPE = "\\<<"
+_HINT = "'<<' must be escaped as '\\<<' in config v2.1+"
 # Pipeline values that may be absent; an absent one "will resolve to an empty string" [PV].
 _OPEN_PREFIXES = ("pipeline.trigger_parameters.", "pipeline.event.", "pipeline.schedule.",
                   "pipeline.deploy.", "pipeline.git.branch.is_default")
@@ -125,7 +135,20 @@ class Interpolator:
     def text(self, text: str, scope: Scope, path: str, mark: Mark) -> str:
         if "<<#" in text or "<<^" in text:
             text = _SECTION.sub(lambda m: self._section(m, scope, path, mark), text)
-        return _REF.sub(lambda m: self._as_text(m.group(1), scope, path, mark), text)
+        return _TOKEN.sub(lambda m: self._token(m, scope, path, mark), text)
+
+    def _token(self, match: re.Match[str], scope: Scope, path: str, mark: Mark) -> str:
+        if match.group(1) is not None:
+            return self._as_text(match.group(1), scope, path, mark)
+        if match.group(0) == _ESCAPE:
+            return "<<"
+        rest = match.string[match.end():]
+        shown = match.string[match.start():match.start() + 24].split("\n")[0]
+        # CircleCI's words: "Unclosed '<<' tag ('<<' must be escaped as '\<<' in config v2.1+)"
+        # (quoted in BLB3DPrinting/filaops#635)
+        what = ("Unclosed '<<' tag" if ">>" not in rest
+                else "'<<' does not open a parameter expression")
+        return fail(mark, path, f"{what}: {shown}", _HINT)
 
     def _section(self, match: re.Match[str], scope: Scope, path: str, mark: Mark) -> str:
         value = self.lookup(match.group(2), scope, path, mark)

@@ -13,22 +13,25 @@ so ``circleci orb source circleci/node@5.0.2 > .circleci/orbs/circleci/node@5.0.
 one. An orb is read only when one of its elements is used; a missing one is an error located at
 its line under ``orbs:``. Orbs importing orbs are followed up to ``MAX_ORB_DEPTH`` levels, and a
 reference cycle is refused. Orb keys that only document (``description``, ``display``,
-``examples``, ``version``) are ignored.
+``examples``, ``version``) are ignored; so are other top-level keys, with a warning: CircleCI
+accepts them (older published orbs keep YAML anchor holders at the top), as it does in a config.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Any
 
+from runner.config.expand.builtin_orbs import builtin_orb
 from runner.config.expand.interpolate import Interpolator, Scope
 from runner.config.expand.namespace import Namespace
 from runner.config.expand.nodes import fail
 from runner.config.orb_source import OrbNotFound, OrbSource
 from runner.config.reader import join, kind_of
 from runner.config.yaml import MDict, load_file, parse_text
-from runner.errors import Mark, did_you_mean
+from runner.errors import ConfigProblem, Mark
 
 MAX_ORB_DEPTH = 8
 ORB_KEYS = ("version", "description", "display", "orbs", "commands", "jobs", "executors",
@@ -42,11 +45,13 @@ DEFAULT_ORB_DIR = ".circleci/orbs"
 
 class OrbLoader:
     def __init__(
-        self, interp: Interpolator, orb_dir: Path | None, source: OrbSource | None = None
+        self, interp: Interpolator, orb_dir: Path | None, source: OrbSource | None = None,
+        warnings: list[ConfigProblem] | None = None,
     ) -> None:
         self.interp = interp
         self.orb_dir = orb_dir
         self.source = source
+        self.warnings: list[ConfigProblem] = [] if warnings is None else warnings
         self._files: dict[Path, MDict] = {}
         self._fetched: dict[str, MDict] = {}
 
@@ -55,7 +60,7 @@ class OrbLoader:
         if owner.depth >= MAX_ORB_DEPTH:
             fail(mark, path, f"orbs import orbs more than {MAX_ORB_DEPTH} levels deep")
         if isinstance(value, MDict):
-            _check_keys(value, path)
+            self._check_keys(value, path)
             return Namespace(label=label, body=value, path=path, in_orb=True, loader=self,
                              depth=owner.depth + 1, chain=owner.chain)
         if not isinstance(value, str):
@@ -77,6 +82,9 @@ class OrbLoader:
         if match is None:
             fail(mark, path, f"invalid orb reference '{reference}'",
                  "write namespace/name@version, or an inline orb map")
+        builtin = builtin_orb(match["ns"], match["name"])  # circleci/continuation: see there
+        if builtin is not None:
+            return builtin
         candidates = self.candidates(match["ns"], match["name"], match["version"])
         for candidate in candidates:
             if candidate in self._files:
@@ -95,7 +103,7 @@ class OrbLoader:
         body = load_file(str(file), str(file))
         if not isinstance(body, MDict):
             fail(Mark(str(file), 1, 1), "", f"an orb is a map of keys, found {kind_of(body)}")
-        _check_keys(body, "")
+        self._check_keys(body, "")
         self._files[file] = body
         return body
 
@@ -109,9 +117,22 @@ class OrbLoader:
         body = parse_text(found.source, found.origin)
         if not isinstance(body, MDict):
             fail(Mark(found.origin, 1, 1), "", f"an orb is a map of keys, found {kind_of(body)}")
-        _check_keys(body, "")
+        self._check_keys(body, "")
         self._fetched[reference] = body
         return body
+
+    def _check_keys(self, body: MDict, path: str) -> None:
+        """A near miss of a real key is a typo (refused, as in a config); others are ignored."""
+        for key in body:
+            if key in ORB_KEYS:
+                continue
+            close = difflib.get_close_matches(key, ORB_KEYS, n=1, cutoff=0.8)
+            if close:
+                fail(body.key_mark_of(key), join(path, key), f"unknown orb key '{key}'",
+                     f"did you mean '{close[0]}'?")
+            self.warnings.append(ConfigProblem(
+                body.key_mark_of(key), join(path, key), f"unknown orb key '{key}' is ignored",
+                "an orb holds commands, jobs, executors and orbs"))
 
     def _missing(self, reference: str, looked: list[Path], mark: Mark, path: str) -> MDict:
         if looked:
@@ -120,6 +141,7 @@ class OrbLoader:
             file, where = f"{DEFAULT_ORB_DIR}/{reference}.yml", "no orb directory is set"
         fail(mark, path, f"orb '{reference}' is not vendored ({where}); runner never downloads "
              "orbs", f"save its source: circleci orb source {reference} > {file}")
+
 
 
 def vendored_candidates(
@@ -131,10 +153,3 @@ def vendored_candidates(
     folder = orb_dir / namespace
     exact = [folder / f"{name}@{version}.yml"] if version else []
     return [*exact, folder / f"{name}.yml"]
-
-
-def _check_keys(body: MDict, path: str) -> None:
-    for key in body:
-        if key not in ORB_KEYS:
-            fail(body.key_mark_of(key), join(path, key), f"unknown orb key '{key}'",
-                 did_you_mean(key, ORB_KEYS) or "an orb holds commands, jobs, executors, orbs")
