@@ -45,6 +45,7 @@ class ServiceSettings:
     token: str
     concurrency: int = 2
     environ: Mapping[str, str]
+    allow_parameters: frozenset[str] = frozenset()  # build parameters allowed beyond the config
 
 
 class ApiService:
@@ -53,7 +54,7 @@ class ApiService:
         self.settings = settings
         self.owner = new_owner()
         self.live = LiveLogs()
-        self.validator = Validator(settings.environ)
+        self.validator = Validator(settings.environ, settings.allow_parameters)
         self.user = _user()
         self.cut_off = {p.root: reconcile(p.store) for p in index.projects}
         self.queue = RunQueue(settings.concurrency, self._execute)
