@@ -35,6 +35,7 @@ _C1_CSI = "\x9b"
 _C1_STRINGS = frozenset("\x9d\x90\x98\x9e\x9f")
 _ESC_STRINGS = frozenset("]PX^_")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 
@@ -52,7 +53,7 @@ class Sanitizer:
         self._cr = False
 
     def feed(self, text: str) -> str:
-        if self._state == _GROUND and not self._cr and not _SPECIAL.search(text):
+        if self._state == _GROUND and not self._cr and _plain(text):
             return text  # the common case: plain text goes through untouched
         out: list[str] = []
         i, size = 0, len(text)
@@ -173,6 +174,15 @@ class Sanitizer:
             self._ground(ch, out)
 
 
+def _plain(text: str) -> bool:
+    """No control character but tab and newline. ASCII text (most output) is checked by a
+    C-speed byte deletion, several times faster than a regular expression scan."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, _ASCII_CONTROLS)) == len(data)
+    return not _SPECIAL.search(text)
+
+
 def clean(text: str) -> str:
     """``text`` as a whole (a stored log, a message): SGR kept, all other control removed."""
     sanitizer = Sanitizer()
@@ -181,7 +191,7 @@ def clean(text: str) -> str:
 
 def strip_sgr(text: str) -> str:
     """Cleaned text without its colour either (for output without colour)."""
-    return _SGR.sub("", text)
+    return _SGR.sub("", text) if ESC in text else text
 
 
 def visible(name: str) -> str:
