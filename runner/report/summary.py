@@ -157,7 +157,7 @@ class RunSummary:
         if finished.tail:  # step output: cleaned already, its colour kept only with ours
             console.print(Text("  last lines:", style="dim"))
             for line in finished.tail[-TAIL_SHOWN:]:
-                shown = strip_sgr(line) if console.color_system is None else line + "\x1b[0m"
+                shown = strip_sgr(line) if console.color_system is None else _reset(line)
                 console.print(Text(f"    {shown}"))
         if finished.log_path:
             console.print(Text(f"  full log: {finished.log_path}", style="dim"))
@@ -177,6 +177,11 @@ class RunSummary:
             node=self._node_of(record), index=record.index, outcome=record.finished.outcome,
             tests=self.tests,
         )
+
+
+def _reset(line: str) -> str:
+    """A line of step output whose colour ends with it."""
+    return line + "\x1b[0m" if "\x1b[" in line else line
 
 
 def _short(name: str, width: int = 48) -> str:

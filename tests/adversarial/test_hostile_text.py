@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support import make_project, run_cli
 
 # Each line a step prints, as printf(1) escapes: (what it does, printf format).
@@ -39,13 +41,13 @@ JOB = "chk [b] [/]"
 STEP = "say [link=https://evil.example]hi[/link] \x1b[2K"
 
 
-def _config() -> str:
+def _config(executor: str = "    machine: true") -> str:
     printfs = "\n".join(f"            printf '{fmt}\\n'" for fmt in HOSTILE.values())
     return f"""\
 version: 2.1
 jobs:
   build:
-    machine: true
+{executor}
     steps:
       - run:
           name: {json.dumps(STEP)}
@@ -62,8 +64,14 @@ workflows:
 """
 
 
-def _project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "p", _config())
+def _project(tmp_path: Path, executor: str = "machine") -> Path:
+    return make_project(tmp_path / "p", _config(EXECUTORS[executor]))
+
+
+EXECUTORS = {
+    "machine": "    machine: true",
+    "docker": "    docker:\n      - image: runner-test/busybox:latest",
+}
 
 
 _ALLOWED_ESCAPE = re.compile(rb"\x1b\[[0-9;:]*m")
@@ -119,8 +127,13 @@ def test_a_pty_gets_colour_and_no_other_control(tmp_path: Path) -> None:
     assert "runner logs 1 'chk [b] [/]' --step 0" in text
 
 
-def test_a_pipe_gets_no_control_at_all_and_names_as_written(tmp_path: Path) -> None:
-    project = _project(tmp_path)
+@pytest.mark.parametrize(
+    "executor", ["machine", pytest.param("docker", marks=pytest.mark.docker)]
+)
+def test_a_pipe_gets_no_control_at_all_and_names_as_written(
+    tmp_path: Path, executor: str
+) -> None:
+    project = _project(tmp_path, executor)
     result = run_cli(["run"], project)  # NO_COLOR, stdout a pipe
     assert result.code == 1, result.stderr
     data = result.stdout.encode()
