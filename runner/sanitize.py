@@ -29,6 +29,8 @@ _SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Inside an OSC/DCS/SOS/PM/APC string: what can end it.
 _STRING_END = re.compile(r"[\x07\x1b\n\x18\x1a\x9c]")
 _SGR_PARAMS = re.compile(r"[0-9;:]*")
+_CSI_BODY = re.compile(r"[\x20-\x3f]+")  # parameters and intermediates
+_INTER_BODY = re.compile(r"[\x20-\x2f]+")
 _MAX_CSI = 64  # longer parameter strings are not colour: dropped without being buffered
 # 8-bit introducers (C1): CSI, and the string kinds OSC, DCS, SOS, PM, APC.
 _C1_CSI = "\x9b"
@@ -70,6 +72,16 @@ class Sanitizer:
                 if match is None:
                     break  # the rest is string content: dropped
                 i = match.start()
+            elif self._state in (_CSI, _ESC_INTER):
+                # A sequence's body in one step: a step printing megabytes of parameters
+                # costs a scan, not a Python loop per character.
+                body = (_CSI_BODY if self._state == _CSI else _INTER_BODY).match(text, i)
+                if body is not None and body.end() > i:
+                    if self._state == _CSI:
+                        self._csi_add(text[i : body.end()])
+                    i = body.end()
+                    if i >= size:
+                        break
             self._char(text[i], out)
             i += 1
         return "".join(out)
@@ -148,14 +160,17 @@ class Sanitizer:
             if ch == "m" and self._csi_ok and _SGR_PARAMS.fullmatch(params):
                 out.append(f"{ESC}[{params}m")
         elif "\x20" <= ch <= "\x3f":
-            self._csi_len += 1
-            if self._csi_ok and self._csi_len <= _MAX_CSI:
-                self._csi.append(ch)
-            else:
-                self._csi_ok = False
-                self._csi.clear()
+            self._csi_add(ch)
         else:
             self._abort(ch, out)
+
+    def _csi_add(self, part: str) -> None:
+        self._csi_len += len(part)
+        if self._csi_ok and self._csi_len <= _MAX_CSI:
+            self._csi.append(part)
+        else:
+            self._csi_ok = False
+            self._csi.clear()
 
     def _string_end(self, ch: str, out: list[str]) -> None:
         if ch == ESC:
