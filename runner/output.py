@@ -4,7 +4,9 @@ Output is never held until a step ends: complete lines go out at once, a partial
 a short idle time or when it grows large. Masking happens before anything leaves this module,
 and is safe across chunk boundaries: a partial flush never cuts through a possible secret.
 Memory stays flat whatever a step prints: the pending line is bounded and the stored log keeps
-its head and tail, stating how much was dropped in between.
+its head and tail, stating how much was dropped in between. Terminal control sequences other
+than colour are removed first (:mod:`runner.sanitize`, issue 14), so no reporter, log or API
+answer ever carries them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
+
+from runner.sanitize import Sanitizer
 
 MASK = "********"
 MIN_SECRET = 4  # CircleCI does not mask values shorter than this
@@ -151,6 +155,7 @@ class StepSink:
         self._masker = masker
         self._log = log
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._clean = Sanitizer()
         self._pending = ""
         self._tail_piece = ""
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -158,13 +163,17 @@ class StepSink:
 
     def write(self, data: bytes) -> None:
         self.bytes_seen += len(data)
-        text = self._pending + self._decoder.decode(data)
+        self._lines(self._pending + self._clean.feed(self._decoder.decode(data)))
+        if len(self._pending) > MAX_PENDING:
+            self._flush_partial()
+
+    def _lines(self, text: str) -> None:
+        """Send the complete lines of ``text`` (no carriage returns left: the sanitizer made
+        them newlines) and keep the rest pending."""
         lines = text.split("\n")
         self._pending = lines.pop()
         for line in lines:
-            self._line(line.removesuffix("\r"), partial=False)
-        if len(self._pending) > MAX_PENDING:
-            self._flush_partial()
+            self._line(line, partial=False)
 
     def idle(self) -> None:
         if self._pending:
@@ -200,8 +209,9 @@ class StepSink:
         return self._log.error if self._log is not None else None
 
     def close(self) -> None:
-        rest = self._pending + self._decoder.decode(b"", final=True)
-        self._pending = ""
+        end = self._clean.feed(self._decoder.decode(b"", final=True)) + self._clean.finish()
+        self._lines(self._pending + end)
+        rest, self._pending = self._pending, ""
         if rest:
             self._line(rest, partial=False)
         elif self._tail_piece:

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 from runner.api.projects import ServedProject
+from runner.names import name_form
 from runner.store.history import JobRow
-from runner.store.state import StateDir, safe_name
+from runner.store.state import StateDir
 from runner.store.test_results import parse_results
 
 MAX_LISTED = 10_000  # files per job: enough for any real job, bounded for a hostile one
@@ -29,7 +30,8 @@ class Artifact:
 
 
 def _job_dir(project: ServedProject, job: JobRow, kind: str) -> Path:
-    return StateDir(project.state_root).run_dir(job.run) / kind / safe_name(job.job)
+    # the folder store.artifacts writes: the injective form of the job name (issue 14)
+    return StateDir(project.state_root).run_dir(job.run) / kind / name_form(job.job)
 
 
 def artifacts(project: ServedProject, job: JobRow) -> list[Artifact]:

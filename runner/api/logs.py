@@ -7,11 +7,12 @@ process (a CLI run) runs it, and from the file once it is finished.
 from __future__ import annotations
 
 import asyncio
+import codecs
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from runner.api.errors import not_found
@@ -19,6 +20,7 @@ from runner.api.live import LiveStep
 from runner.api.projects import ServedProject
 from runner.api.service import ApiService
 from runner.api.shapes_v1 import iso
+from runner.sanitize import Sanitizer
 from runner.store.history import HistoryStore, JobRow, RunRow, StepRow
 from runner.store.recorder import reconcile
 
@@ -68,7 +70,8 @@ async def step_log(
     if row.status == "running" and path is not None:
         return StreamingResponse(_follow_file(project.store, row, path), media_type=TEXT)
     if path is not None and path.is_file():
-        return FileResponse(path, media_type=TEXT)
+        # Logs stored before issue 14 may hold terminal control: cleaned on the way out.
+        return StreamingResponse(_clean_file(path), media_type=TEXT)
     return PlainTextResponse(row.message + "\n" if row.message else "")
 
 
@@ -111,6 +114,15 @@ async def _follow_file(store: HistoryStore, row: StepRow, path: Path) -> AsyncIt
                 yield rest
             return
         await asyncio.sleep(FILE_POLL)
+
+
+async def _clean_file(path: Path) -> AsyncIterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    sanitizer, offset = Sanitizer(), 0
+    while chunk := await run_in_threadpool(_read_from, path, offset):
+        offset += len(chunk)
+        yield sanitizer.feed(decoder.decode(chunk))
+    yield sanitizer.feed(decoder.decode(b"", final=True)) + sanitizer.finish()
 
 
 def _steps_settled(store: HistoryStore, row: StepRow) -> list[StepRow]:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from runner.api import revisions
 from runner.api.auth import MIN_TOKEN, generate_token
 from runner.api.guard import DEFAULT_MAX_BODY, GuardSettings, loopback_hosts
+from runner.api.parameters import check_allow_list
 from runner.api.projects import ProjectIndex, served_project
 from runner.api.service import ApiService, ServiceSettings
 from runner.errors import UsageError
@@ -39,6 +40,7 @@ class ServeOptions:
     state_dir: Path | None = None
     concurrency: int = 2
     max_body: int = DEFAULT_MAX_BODY
+    allow_parameters: tuple[str, ...] = ()
 
 
 class ApiServer:
@@ -52,6 +54,10 @@ class ApiServer:
         self.token = options.token or environ.get("RUNNER_API_TOKEN") or generate_token()
         if len(self.token) < MIN_TOKEN:
             raise UsageError(f"the API token must have at least {MIN_TOKEN} characters")
+        try:
+            check_allow_list(options.allow_parameters)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         dirs: tuple[Path | None, ...] = options.projects or (None,)
         index = ProjectIndex(
             [served_project(d, options.state_dir, environ, cwd) for d in dict.fromkeys(dirs)]
@@ -64,6 +70,7 @@ class ApiServer:
             ServiceSettings(
                 base_url=self.url, token=self.token, concurrency=options.concurrency,
                 environ=dict(environ), log=self._log,
+                allow_parameters=frozenset(options.allow_parameters),
             ),
         )
         self._server = self._uvicorn(index)

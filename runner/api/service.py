@@ -50,6 +50,7 @@ class ServiceSettings:
     # One line per trigger, cancel, rerun and run end, for the operator (`runner serve`'s
     # output); never parameters or tokens.
     log: Callable[[str], None] = field(default=lambda _line: None)
+    allow_parameters: frozenset[str] = frozenset()  # build parameters allowed beyond the config
 
 
 class ApiService:
@@ -58,7 +59,7 @@ class ApiService:
         self.settings = settings
         self.owner = new_owner()
         self.live = LiveLogs()
-        self.validator = Validator(settings.environ)
+        self.validator = Validator(settings.environ, settings.allow_parameters)
         self.user = _user()
         self.log = settings.log
         self.cut_off = {p.root: reconcile(p.store) for p in index.projects}

@@ -16,6 +16,7 @@ from pathlib import Path
 from runner import runflow
 from runner.api.body import JobTrigger
 from runner.api.errors import bad_request
+from runner.api.parameters import refusal
 from runner.api.projects import ServedProject
 from runner.errors import ConfigError, RunnerError
 from runner.graph import JobGraph, Selection, plan
@@ -50,8 +51,9 @@ class Refs:
 
 
 class Validator:
-    def __init__(self, environ: Mapping[str, str]) -> None:
+    def __init__(self, environ: Mapping[str, str], allowed: frozenset[str] = frozenset()) -> None:
         self.environ = environ
+        self.allowed = allowed  # runner serve --allow-parameter NAME
         self._cache: dict[tuple[object, ...], tuple[float, runflow.Loaded]] = {}
         self._lock = threading.Lock()
 
@@ -88,6 +90,11 @@ class Validator:
                 f"Job '{trigger.job}' not found in the config; its jobs: "
                 + ", ".join(sorted(loaded.config.jobs))
             )
+        why = refusal(  # only names the project allows (issue 14)
+            trigger.build_parameters, loaded.config, loaded.project.config_path, self.allowed
+        )
+        if why is not None:
+            raise bad_request(why)
         return _planned(loaded, Selection(jobs=(trigger.job,), parallelism=trigger.parallel))
 
     def plan_pipeline(

@@ -57,7 +57,9 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except RunnerError as exc:
-        typer.echo(exc.render(), err=True)
+        from runner.sanitize import visible_lines  # names in it come from configs (issue 14)
+
+        typer.echo(visible_lines(exc.render()), err=True)
         raise typer.Exit(int(exc.exit_code)) from None
     except OSError as exc:  # the disk (the state directory full, unwritable): the environment
         typer.echo(f"runner: {os_error_text(exc)}", err=True)

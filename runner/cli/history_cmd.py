@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,6 @@ def register(app: typer.Typer) -> None:
 
 def _store(config: Path | None, project_dir: Path | None, state_dir: Path | None) -> HistoryStore:
     import contextlib
-    import os
     import sqlite3
 
     from runner.project import find_project
@@ -71,6 +71,7 @@ def logs(
     from runner.report.history import LogQuery, write_logs
 
     store = common.call(lambda: _store(config, project_dir, state_dir))
-    query = LogQuery(run=run, job=job, node=node, step=step)
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    query = LogQuery(run=run, job=job, node=node, step=step, color=color)
     code = common.call(lambda: write_logs(store, query, sys.stdout))
     raise typer.Exit(code)

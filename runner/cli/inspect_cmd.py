@@ -27,12 +27,13 @@ def list_jobs(
     """List jobs (executor, parallelism, steps) and workflows."""
     from runner import runflow
     from runner.report.listing import render_listing
+    from runner.sanitize import visible_lines
 
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
                                      orb_host=orb_host, offline=offline)
     loaded = common.call(lambda: runflow.load(request))
     common.echo_warnings(loaded.config)
-    sys.stdout.write(render_listing(loaded.config))
+    sys.stdout.write(visible_lines(render_listing(loaded.config)))  # names may hold controls
 
 
 def validate(
@@ -81,6 +82,7 @@ def plan(
     from runner import runflow
     from runner.graph import plan as make_plan
     from runner.report.plan import render_plan
+    from runner.sanitize import visible_lines
 
     if output not in ("text", "json", "mermaid"):
         raise typer.BadParameter("--format takes text, json or mermaid")
@@ -104,4 +106,5 @@ def plan(
             graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag
         )
 
-    sys.stdout.write(common.call(build))
+    text = common.call(build)  # JSON escapes controls itself; text and mermaid show them
+    sys.stdout.write(text if output == "json" else visible_lines(text))

@@ -27,6 +27,10 @@ def serve(
         help="The API token (default: generated and printed).",
     ),
     concurrency: int = typer.Option(2, "--concurrency", min=1, help="Runs at once; others wait."),
+    allow_parameter: list[str] = typer.Option(
+        [], "--allow-parameter", metavar="NAME",
+        help="A build parameter the API may set beyond those the config mentions (repeatable).",
+    ),
     state_dir: Path = common.STATE_DIR,
 ) -> None:
     """Trigger jobs with CircleCI's API (curl -u TOKEN: -d build_parameters[CIRCLE_JOB]=...)."""
@@ -34,7 +38,7 @@ def serve(
 
     options = ServeOptions(
         host=host, port=port, token=token, projects=tuple(project), state_dir=state_dir,
-        concurrency=concurrency,
+        concurrency=concurrency, allow_parameters=tuple(allow_parameter),
     )
     server = common.call(
         lambda: ApiServer(options, environ=os.environ, cwd=Path.cwd(), say=_say)

@@ -9,12 +9,14 @@ failures that ``store_test_results`` reported for the node (``TestResultsStored`
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
 from runner.config.model import RunStep, Step
 from runner.events import StepOutcome, TestResultsStored
 from runner.explain import explain_exit
+from runner.sanitize import visible
 
 TAIL_SHOWN = 10
 COMMAND_SHOWN = 8
@@ -28,8 +30,9 @@ def reason(outcome: StepOutcome) -> str:
 
 
 def logs_command(run_id: str, job_id: str, node: int | None, index: int) -> str:
+    """A command one can paste: the job's name quoted for the shell (``chk [b] [/]``)."""
     node_flag = f" --node {node}" if node is not None else ""
-    return f"runner logs {run_id} {job_id}{node_flag} --step {index}"
+    return f"runner logs {run_id} {shlex.quote(job_id)}{node_flag} --step {index}"
 
 
 def banner(
@@ -48,7 +51,8 @@ def banner(
     name = step.name.strip().splitlines()[0] if step.name.strip() else step.kind
     lines = [f"runner: step {index} {name!r} of {who} failed: {reason(outcome)}"]
     if isinstance(step, RunStep):
-        lines += [f"  $ {line}" for line in step.command.rstrip("\n").splitlines()[:COMMAND_SHOWN]]
+        command = step.command.rstrip("\n").splitlines()[:COMMAND_SHOWN]
+        lines += [f"  $ {visible(line)}" for line in command]
     if tail:
         lines.append("  last lines:")
         lines += [f"    {line}" for line in tail[-TAIL_SHOWN:]]

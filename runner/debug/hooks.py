@@ -11,6 +11,7 @@ steps after it would run on the wrong state.
 from __future__ import annotations
 
 import os
+import shlex
 import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -218,7 +219,8 @@ class DebugNode:
         )
         save(self.spec.node_dir, kept)
         self._notice(
-            f"kept {self.who}: enter it with `runner shell {self.spec.run_id} {self.job.id}"
+            f"kept {self.who}: enter it with "
+            f"`runner shell {self.spec.run_id} {shlex.quote(self.job.id)}"
             f"{self._node_flag}`; `runner clean` removes it",
             "info",
         )

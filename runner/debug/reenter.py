@@ -8,6 +8,7 @@ Leaving it leaves the environment as it is; ``runner clean`` removes it.
 from __future__ import annotations
 
 import os
+import shlex
 
 from runner.debug.kept import KeptNode, records
 from runner.debug.places import place_for
@@ -60,7 +61,7 @@ def choose(found: list[KeptNode], run: int, job: str | None, node: int | None) -
     elif len(jobs) > 1:
         raise UsageError(
             f"run {run} kept several jobs: {', '.join(jobs)}",
-            hint=f"name one: runner shell {run} {jobs[0]}",
+            hint=f"name one: runner shell {run} {shlex.quote(jobs[0])}",
         )
     if node is not None:
         nodes = sorted(k.node for k in found)

@@ -1,7 +1,9 @@
 """The console reporter: live output prefixed by job and node, then a summary and failures.
 
 Lines go out as they arrive; colour only on a terminal (rich honours ``NO_COLOR``). Output
-text is never interpreted as markup.
+text is never interpreted as markup: every piece goes to rich as a ``Text``. Step output comes
+already cleaned of terminal control (:mod:`runner.sanitize`); its colour is kept only when
+runner prints colour itself, and names show their control characters as escapes (issue 14).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from runner.events import (
     StepStarted,
 )
 from runner.report.summary import RunSummary
+from runner.sanitize import strip_sgr, visible
 
 _MARKS = {
     Status.PASSED: ("✓", "green"),
@@ -85,7 +88,7 @@ class ConsoleReporter:
     def _who(self, job: str, node: int | None) -> Text:
         color = self._colors.setdefault(job, _PALETTE[len(self._colors) % len(_PALETTE)])
         label = job if node is None or not self._parallel.get(job) else f"{job}#{node}"
-        return Text(label, style=color)
+        return Text(visible(label), style=color)
 
     def _line(self, *parts: Text | str) -> None:
         text = Text()
@@ -124,17 +127,22 @@ class ConsoleReporter:
             if len(lines) > COMMAND_LINES_SHOWN:
                 shown.append(f"... ({len(lines) - COMMAND_LINES_SHOWN} more lines)")
             for line in shown:
-                self._line(who, Text(" │ ", style="dim"), Text(line, style="dim"))
+                self._line(who, Text(" │ ", style="dim"), Text(visible(line), style="dim"))
 
     def _on_step_output(self, e: StepOutput) -> None:
-        if self._console.color_system is None and e.text.isprintable():
-            # The hot path (a step printing millions of lines): rich takes ~50 us to render a
-            # line, and without colour, tabs or control characters it would print just this.
-            label = e.job if not self._parallel.get(e.job) else f"{e.job}#{e.node}"
-            self.stream.write(f"{label} │ {e.text}\n")
-            self.stream.flush()
-            return
-        self._line(self._who(e.job, e.node), Text(" │ ", style="dim"), e.text)
+        if self._console.color_system is None:
+            text = strip_sgr(e.text)
+            if text.isprintable():
+                # The hot path (a step printing millions of lines): rich takes ~50 us to render
+                # a line, and without colour, tabs or control characters it would print this.
+                label = e.job if not self._parallel.get(e.job) else f"{e.job}#{e.node}"
+                self.stream.write(f"{visible(label)} │ {text}\n")
+                self.stream.flush()
+                return
+        else:
+            # A step's colour ends with its line, never bleeding into runner's own lines.
+            text = e.text + "\x1b[0m" if "\x1b[" in e.text else e.text
+        self._line(self._who(e.job, e.node), Text(" │ ", style="dim"), Text(text))
 
     def _on_step_finished(self, e: StepFinished) -> None:
         mark, style = _MARKS.get(e.outcome.status, ("?", ""))
@@ -145,10 +153,10 @@ class ConsoleReporter:
             Text(f"  {fmt_duration(e.outcome.duration)}", style="dim"),
         ]
         if e.outcome.message:
-            parts.append(Text(f"  {e.outcome.message.splitlines()[0]}", style=style))
+            parts.append(Text(f"  {visible(e.outcome.message.splitlines()[0])}", style=style))
         self._line(*parts)
         for extra in e.outcome.message.splitlines()[1:]:
-            self._line(self._who(e.job, e.node), Text(f"   {extra}", style=style))
+            self._line(self._who(e.job, e.node), Text(f"   {visible(extra)}", style=style))
 
     def _on_node_finished(self, e: NodeFinished) -> None:
         return None
@@ -156,7 +164,7 @@ class ConsoleReporter:
     def _on_job_finished(self, e: JobFinished) -> None:
         mark, style = _MARKS.get(e.status, ("?", ""))
         tail = f" in {fmt_duration(e.duration)}" if e.duration else ""
-        message = f"  {e.message}" if e.message else ""
+        message = f"  {visible(e.message)}" if e.message else ""
         self._line(
             Text(f"{mark} ", style=style),
             self._who(e.job, None),
@@ -170,7 +178,7 @@ class ConsoleReporter:
         )
         who = [self._who(e.job, e.node), Text(" ")] if e.job else []
         for line in e.text.splitlines() or [""]:
-            self._line(*who, prefix, Text(line, style=style if e.level != "info" else ""))
+            self._line(*who, prefix, Text(visible(line), style=style if e.level != "info" else ""))
 
     def _on_run_finished(self, e: RunFinished) -> None:
         self.summary.render(self._console, e)
@@ -178,5 +186,5 @@ class ConsoleReporter:
 
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
-    first = lines[0] if lines else ""
+    first = visible(lines[0]) if lines else ""
     return first + (" ..." if len(lines) > 1 else "")

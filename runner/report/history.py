@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from runner.errors import UsageError, did_you_mean
 from runner.explain import format_duration
+from runner.sanitize import clean, strip_sgr, visible
 from runner.store.history import HistoryStore, JobRow, RunRow, StepRow
 
 
@@ -50,7 +51,7 @@ def history_table(runs: list[RunRow], jobs: dict[int, list[JobRow]]) -> str:
 
 def _job_cell(job: JobRow) -> str:
     number = f"#{job.build_num}" if job.build_num is not None else ""
-    return f"{job.job}{number} {job.status}"
+    return f"{visible(job.job)}{number} {job.status}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class LogQuery:
     job: str | None = None
     node: int | None = None
     step: int | None = None
+    color: bool = False  # keep the steps' colour (on a terminal)
 
 
 def write_logs(store: HistoryStore, query: LogQuery, out: IO[str]) -> int:
@@ -81,7 +83,9 @@ def write_logs(store: HistoryStore, query: LogQuery, out: IO[str]) -> int:
     for job, step in steps:
         if headers:
             out.write(_header(job, step))
-        out.write(_log_text(step))
+        # Logs of runs before issue 14 were stored raw: clean them on the way out as well.
+        text = clean(_log_text(step))
+        out.write(text if query.color else strip_sgr(text))
     out.flush()
     return 0
 
@@ -105,7 +109,8 @@ def _header(job: JobRow, step: StepRow) -> str:
     status = step.status
     if step.exit_code not in (None, 0):
         status += f", exit code {step.exit_code}"
-    return f"==> {job.job}{number} node {step.node} step {step.idx}: {step.name} ({status})\n"
+    name = visible(step.name)
+    return f"==> {visible(job.job)}{number} node {step.node} step {step.idx}: {name} ({status})\n"
 
 
 def _log_text(step: StepRow) -> str:

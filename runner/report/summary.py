@@ -26,6 +26,7 @@ from runner.events import (
     TestsReportedTwice,
 )
 from runner.report.tests import render_test_results, test_results_dict
+from runner.sanitize import strip_sgr, visible
 
 _STYLE = {
     Status.PASSED: "green",
@@ -114,8 +115,8 @@ class RunSummary:
             outcome = record.finished.outcome if record.finished else None
             status = outcome.status if outcome else Status.RUNNING
             node = str(record.node) if self.parallel.get(record.job, 1) > 1 else ""
-            table.add_row(
-                record.job,
+            table.add_row(  # names are Text: never read as markup (issue 14)
+                Text(visible(record.job)),
                 node,
                 Text(_short(record.name)),
                 Text(status.value, style=_STYLE.get(status, "")),
@@ -126,9 +127,9 @@ class RunSummary:
                 r.job == job_id for r in self.steps.values()
             ):
                 table.add_row(
-                    job_id,
+                    Text(visible(job_id)),
                     "",
-                    Text(finished.message or "-", style="dim"),
+                    Text(visible(finished.message or "-"), style="dim"),
                     Text(finished.status.value, style=_STYLE[finished.status]),
                     "",
                 )
@@ -150,23 +151,25 @@ class RunSummary:
         assert finished is not None
         outcome = finished.outcome
         node = f" node {record.node}" if self.parallel.get(record.job, 1) > 1 else ""
-        console.print(Text(f"\nFAILED {record.job}{node}: {_short(record.name)}", style="bold red"))
+        title = f"\nFAILED {visible(record.job)}{node}: {_short(record.name)}"
+        console.print(Text(title, style="bold red"))
         if record.command is not None:
             for line in record.command.rstrip("\n").splitlines()[:8]:
-                console.print(Text(f"  $ {line}", style="dim"))
+                console.print(Text(f"  $ {visible(line)}", style="dim"))
         reason = failure.reason(outcome)  # the message, else the exit explained (OOM too)
-        console.print(Text(f"  {reason}", style="red"))
-        if finished.tail:
+        console.print(Text(f"  {visible(reason)}", style="red"))
+        if finished.tail:  # step output: cleaned already, its colour kept only with ours
             console.print(Text("  last lines:", style="dim"))
             for line in finished.tail[-TAIL_SHOWN:]:
-                console.print(Text(f"    {line}"))
+                shown = strip_sgr(line) if console.color_system is None else _reset(line)
+                console.print(Text(f"    {shown}"))
         if finished.log_path:
             console.print(Text(f"  full log: {finished.log_path}", style="dim"))
         for line in failure.report_lines(  # `runner logs` and failed tests (issue 7)
             run_id=self.run_id if finished.log_path else None, job=record.job,
             node=self._node_of(record), index=record.index, tests=self.tests,
         ):
-            console.print(Text(line, style="dim"))
+            console.print(Text(visible(line), style="dim"))
 
     def _node_of(self, record: StepRecord) -> int | None:
         return record.node if self.parallel.get(record.job, 1) > 1 else None
@@ -180,8 +183,13 @@ class RunSummary:
         )
 
 
+def _reset(line: str) -> str:
+    """A line of step output whose colour ends with it."""
+    return line + "\x1b[0m" if "\x1b[" in line else line
+
+
 def _short(name: str, width: int = 48) -> str:
-    first = name.strip().splitlines()[0] if name.strip() else ""
+    first = visible(name.strip().splitlines()[0]) if name.strip() else ""
     return first if len(first) <= width else first[: width - 1] + "…"
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from runner.events import TestResultsStored, TestsReportedTwice
+from runner.sanitize import visible
 
 SHOWN = 20
 
@@ -51,7 +52,7 @@ def render_test_results(
         bad = totals["failures"] + totals["errors"]
         console.print(
             Text(
-                f"  {job}: {totals['tests']} tests, {totals['failures']} failures, "
+                f"  {visible(job)}: {totals['tests']} tests, {totals['failures']} failures, "
                 f"{totals['errors']} errors, {totals['skipped']} skipped",
                 style="red" if bad else "green",
             )
@@ -60,9 +61,8 @@ def render_test_results(
         for test in totals["failed"][:SHOWN]:
             where = f" ({test['file']})" if test["file"] else ""
             message = f": {test['message']}" if test["message"] else ""
-            console.print(
-                Text(f"    ✗ {test['classname']}.{test['name']}{where}{message}", style="red")
-            )
+            line = f"    ✗ {test['classname']}.{test['name']}{where}{message}"
+            console.print(Text(visible(line), style="red"))  # the test report is step-written
         if len(totals["failed"]) > SHOWN:
             console.print(Text(f"    ... and {len(totals['failed']) - SHOWN} more", style="dim"))
 

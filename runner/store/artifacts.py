@@ -19,7 +19,7 @@ from pathlib import Path
 from runner.archive import ArchiveError, LinkPolicy, safe_extract
 from runner.archive.checks import clean_name
 from runner.archive.merge import check_conflicts, merge
-from runner.store.state import safe_name
+from runner.names import name_form
 
 
 def default_destination(path: str) -> str:
@@ -45,7 +45,7 @@ class CopiedFiles:
 
 def target_dir(base: Path, job: str, node: int, destination: str) -> Path:
     """``base/<job>/<node>/<destination>``; a destination that climbs out is refused."""
-    return base / safe_name(job) / str(node) / clean_name(destination, what="destination")
+    return base / name_form(job) / str(node) / clean_name(destination, what="destination")
 
 
 def copy_out(stream: Iterable[bytes], target: Path, top: str) -> CopiedFiles:

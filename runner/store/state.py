@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.names import name_form
 from runner.store import liveness
 from runner.store.atomic import locked
 
@@ -120,4 +121,6 @@ class StateDir:
         return self.runs / str(run)
 
     def node_dir(self, run: int | str, job_id: str, node: int) -> Path:
-        return self.run_dir(run) / "jobs" / safe_name(job_id) / str(node)
+        # One folder per exact job name (issue 14); older runs are found through the log paths
+        # their history recorded, and their kept.json records, never by recomputing a name.
+        return self.run_dir(run) / "jobs" / name_form(job_id) / str(node)

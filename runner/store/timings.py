@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.names import name_form
 from runner.store.atomic import locked, write_json
-from runner.store.state import safe_name
 
 if TYPE_CHECKING:
     from runner.store.test_results import TestCase
@@ -24,7 +24,7 @@ class TimingStore:
     root: Path  # <state>/timings
 
     def _path(self, job_name: str) -> Path:
-        return self.root / f"{safe_name(job_name)}.json"
+        return self.root / f"{name_form(job_name)}.json"
 
     def load(self, job_name: str) -> list[dict[str, Any]]:
         try:

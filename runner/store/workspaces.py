@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.names import name_form
 from runner.store.files import StoredArchive, read_json, store_archive, write_json
-from runner.store.state import safe_name
 
 MANIFEST = "manifest.json"
 
@@ -119,10 +119,11 @@ class WorkspaceStore:
     root: Path  # <run_dir>/workspace
 
     def _layer_dir(self, job: str, node: int, step: int) -> Path:
-        return self.root / "layers" / safe_name(job) / f"{node}-{step:03d}"
+        return self.root / "layers" / name_form(job) / f"{node}-{step:03d}"
 
     def _marker(self, job: str, node: int, step: int) -> Path:
-        return self.root / "pending" / f"{safe_name(job)}.{node}-{step:03d}"
+        # a folder per job: a prefix ("a." of "a.b.0-001") would mix jobs up
+        return self.root / "pending" / name_form(job) / f"{node}-{step:03d}"
 
     def begin(self, job: str, node: int, step: int) -> PendingLayer:
         marker = self._marker(job, node, step)
@@ -152,7 +153,7 @@ class WorkspaceStore:
     def layers_of(self, job: str) -> tuple[list[Layer], list[str]]:
         """The published layers of a job in node, step order; and those that are missing
         (a persist that started and never published) or damaged (no readable manifest)."""
-        folder = self.root / "layers" / safe_name(job)
+        folder = self.root / "layers" / name_form(job)
         layers: list[Layer] = []
         problems: list[str] = []
         for path in sorted(folder.glob("*-*")) if folder.is_dir() else []:
@@ -160,9 +161,7 @@ class WorkspaceStore:
                 layers.append(Layer.from_dict(read_json(path / MANIFEST), path))
             except (OSError, ValueError, KeyError, TypeError):
                 problems.append(f"{path.name} (damaged)")
-        prefix = safe_name(job) + "."
-        pending = self.root / "pending"
-        for marker in sorted(pending.glob(prefix + "*")) if pending.is_dir() else []:
-            name = marker.name[len(prefix) :]
-            problems.append(f"{name} (its persist_to_workspace did not finish)")
+        pending = self.root / "pending" / name_form(job)
+        for marker in sorted(pending.iterdir()) if pending.is_dir() else []:
+            problems.append(f"{marker.name} (its persist_to_workspace did not finish)")
         return sorted(layers, key=lambda layer: (layer.node, layer.step)), problems

@@ -121,7 +121,8 @@ def test_remote_docker_plans(tmp_path: Path) -> None:
 def test_names_never_collide_and_owners_are_checked() -> None:
     a = labels.container_name("state.1", "wf/build job", 0, labels.new_token(), "primary")
     b = labels.container_name("state.1", "wf/build job", 0, labels.new_token(), "primary")
-    assert a != b and a.startswith("runner-state.1-wf_build_job-0-")
+    # the job's part is its injective form: readable part plus a hash of the exact name
+    assert a != b and a.startswith("runner-state.1-wf_build_job-9582019f7c25-0-")
     mine = labels.owner_labels()
     assert labels.owner_alive(mine) is True
     assert labels.owner_alive({**mine, labels.PID_START: "1"}) is False  # a reused PID

@@ -146,7 +146,7 @@ def test_a_missing_or_damaged_layer_is_never_half_applied(tmp_path: Path) -> Non
     store.begin("b", 0, 2)
     with pytest.raises(WorkspaceError, match=r"incomplete.*b layer 0-002 \(its persist_to_workspace did not finish\)"):
         plan(store, jobs, "c")
-    (store.root / "pending" / "b.0-002").unlink()
+    (store.root / "pending" / "b" / "0-002").unlink()
     # a layer whose data was cut short: refused before anything is sent
     data = next((store.root / "layers" / "b").glob("*/0.tar.gz"))
     data.write_bytes(data.read_bytes()[:-10])

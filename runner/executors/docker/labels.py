@@ -21,6 +21,8 @@ import secrets
 import socket
 from collections.abc import Mapping
 
+from runner.names import name_form
+
 RUN = "com.runner.run"
 STATE = "com.runner.state"
 PROJECT = "com.runner.project"
@@ -46,7 +48,8 @@ def state_of(run_label: str) -> str:
 
 
 def container_name(run_label: str, job_id: str, node: int, token: str, role: str = "") -> str:
-    parts = [run_label, job_id[:40], str(node), token] + ([role[:30]] if role else [])
+    # name_form: ``a/b`` and ``a__b`` of one run get different containers (issue 14)
+    parts = [run_label, name_form(job_id), str(node), token] + ([role[:30]] if role else [])
     name = "runner-" + "-".join(_UNSAFE.sub("_", p) for p in parts)
     return name[:200]
 
