@@ -1,5 +1,7 @@
 """Tar streams out of the host, and gzip in and out, as iterators of chunks (never spooled).
 
+zstd, and telling compressed streams apart, is :mod:`runner.archive.compress`.
+
 ``tar_stream`` uses GNU tar when the host has it (a separate process, so reading files
 overlaps with whatever consumes the stream), else :mod:`tarfile` in a thread writing into a
 bounded queue. Memory stays flat either way.
@@ -142,28 +144,6 @@ def gunzip_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
         raise ArchiveError(f"refused archive: corrupt compressed data ({exc})") from None
     if not unpacker.eof:
         raise ArchiveError("refused archive: truncated (the compressed stream ends early)")
-
-
-def gunzip_if_compressed(data: IO[bytes] | Iterable[bytes]) -> Iterator[bytes]:
-    chunks = _chunks(data)
-    first = next(chunks, b"")
-    rest = _chain(first, chunks)
-    return prefetch(gunzip_chunks(rest)) if first[:2] == b"\x1f\x8b" else rest
-
-
-def _chunks(data: IO[bytes] | Iterable[bytes]) -> Iterator[bytes]:
-    if hasattr(data, "read"):
-        reader: IO[bytes] = data  # type: ignore[assignment]
-        while chunk := reader.read(CHUNK):
-            yield chunk
-    else:
-        yield from (bytes(c) for c in data if c)  # type: ignore[union-attr,unused-ignore]
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
 
 
 class _ChunkFile(io.RawIOBase):
