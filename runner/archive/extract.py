@@ -24,6 +24,7 @@ from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecke
 from runner.archive.compress import decompressed
 from runner.archive.merge import check_conflicts, merge
 from runner.archive.reader import ScanResult, scan
+from runner.archive.stream import widen_pipe
 
 STAGING_PREFIX = ".runner-extract-"
 DEFAULT_LIMITS = Limits()
@@ -85,6 +86,7 @@ def _with_gnu_tar(
             argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, umask=0o022
         )
         assert proc.stdin is not None
+        widen_pipe(proc.stdin)
         try:
             stdin = proc.stdin
 

@@ -10,6 +10,7 @@ bounded queue. Memory stays flat either way.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import os
 import queue
@@ -50,6 +51,7 @@ def _gnu_tar_stream(tar: str, path: Path) -> Iterator[bytes]:
             stdin=subprocess.DEVNULL,
         )
         assert proc.stdout is not None
+        widen_pipe(proc.stdout)
         try:
             while chunk := proc.stdout.read(CHUNK):
                 yield chunk
@@ -62,6 +64,15 @@ def _gnu_tar_stream(tar: str, path: Path) -> Iterator[bytes]:
             errors.seek(0)
             text = errors.read().decode(errors="replace").strip().splitlines()
             raise ArchiveError(f"tar could not read {path}: " + "; ".join(text[:3]))
+
+
+def widen_pipe(pipe: IO[bytes]) -> None:
+    """A pipe of CHUNK bytes instead of Linux's 64 KiB: tar and runner each move a chunk per
+    wake-up instead of 16 (fewer context switches on a loaded machine). Best effort."""
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), setter, CHUNK)
 
 
 def _tarfile_write(out: IO[bytes], path: Path) -> None:
