@@ -15,7 +15,7 @@ from typing import IO
 
 from runner.errors import EnvironmentFailure, Interrupted
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
-from runner.executors.docker import archives, scripts
+from runner.executors.docker import scripts
 from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.containers import RUNNER_DIR, Started, UserFacts, remove_all
 from runner.executors.docker.process import DockerProcess, ExecPlan
@@ -180,7 +180,9 @@ class DockerSession:
     # ------------------------------------------------------------ files
 
     def put_files(self, dest: str, root: Path, names: list[str]) -> None:
+        # imported here: a job without checkout, caches or workspaces never needs them
         from runner.executors import tree_copy
+        from runner.executors.docker import archives
 
         uid, gid = self.facts.uid, self.facts.gid
         what = f"copy the project into {dest}"
@@ -203,6 +205,8 @@ class DockerSession:
             yield chunk
 
     def put_archive(self, dest: str, data: IO[bytes]) -> None:
+        from runner.executors.docker import archives
+
         spool = archives.owned_archive(data, dest, self.facts.uid, self.facts.gid)
         self._put("/", archives.file_chunks(spool), f"extract an archive into {dest}")
 
