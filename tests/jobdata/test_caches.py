@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
+import tarfile
 import threading
 import uuid
 from pathlib import Path
@@ -217,6 +219,13 @@ def test_first_writer_wins_when_nodes_publish_one_key_at_once(tmp_path: Path) ->
     assert sorted(results) == [False] * 5 + [True]
     assert len(list((tmp_path / "caches" / "entries").iterdir())) == 1
     assert list((tmp_path / "caches" / "tmp").iterdir()) == []
+    # the one entry is whole: one zstd archive, verified and readable, of one writer
+    entry = store.get("race")
+    assert entry is not None and [p.archive.file for p in entry.paths] == ["0.tar.zst"]
+    stream = io.BytesIO(b"".join(store.open(entry, entry.paths[0])))
+    with tarfile.open(fileobj=stream) as archive:
+        who = archive.extractfile("d/who")
+        assert who is not None and who.read() == str(entry.build_num).encode()
     entry = store.get("race")
     assert entry is not None
     assert b"".join(store.open(entry, entry.paths[0]))  # complete and verified
