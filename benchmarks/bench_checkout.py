@@ -102,6 +102,9 @@ def run(work: Path, args: argparse.Namespace) -> None:
     project = work / "project"
     make_tree(project, args.files, args.mb)
     git_project(project, {"README": "bench\n"})
+    # pack now: a commit of 50,000 files starts `git gc --auto` in the background, which would
+    # pack (remove) loose objects while they are copied
+    subprocess.run(["git", "gc", "-q"], cwd=project, check=True)
     listing = floor_list(project, work)
     count = listing.read_bytes().count(b"\0")
     print(f"project: {args.files} files, {args.mb} MB, committed ({count} names with .git), "
