@@ -243,7 +243,7 @@ def test_gzip_caches_of_earlier_versions_restore_and_damaged_zstd_is_refused_who
             EXECUTOR
             steps:
               - restore_cache: {key: KEY}
-              - run: {command: 'cat deps/a/one deps/two || echo "nothing restored"', when: always}
+              - run: {command: 'cat deps/a/one deps/two 2>/dev/null || echo "nothing restored"', when: always}
     """
     project = target.project(tmp_path / "p", """
         version: 2.1
