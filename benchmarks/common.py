@@ -74,7 +74,9 @@ def git_project(root: Path, files: Mapping[str, str]) -> Path:
         "GIT_COMMITTER_NAME": "b",
         "GIT_COMMITTER_EMAIL": "b@example.invalid",
     }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
+    # gc.auto=0: a big commit would start `git gc --auto` in the background (bench_checkout)
+    commit = ["-c", "gc.auto=0", "commit", "-qm", "bench"]
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], commit):
         subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
     return root
 

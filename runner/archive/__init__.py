@@ -13,6 +13,7 @@ it): the checks here are runner's own, see :mod:`runner.archive.checks` for the 
 from __future__ import annotations
 
 from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecker, human_size
+from runner.archive.compress import decompressed, unzstd_chunks, zstd_chunks
 from runner.archive.extract import gnu_tar, safe_extract
 from runner.archive.reader import ScanResult, scan
 from runner.archive.stream import (
@@ -34,6 +35,7 @@ __all__ = [
     "MemberChecker",
     "ScanResult",
     "as_file",
+    "decompressed",
     "file_chunks",
     "from_writer",
     "gnu_tar",
@@ -44,4 +46,6 @@ __all__ = [
     "safe_extract",
     "scan",
     "tar_stream",
+    "unzstd_chunks",
+    "zstd_chunks",
 ]

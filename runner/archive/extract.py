@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import IO
 
 from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecker, clean_name
+from runner.archive.compress import decompressed
 from runner.archive.merge import check_conflicts, merge
 from runner.archive.reader import ScanResult, scan
-from runner.archive.stream import gunzip_if_compressed
+from runner.archive.stream import widen_pipe
 
 STAGING_PREFIX = ".runner-extract-"
 DEFAULT_LIMITS = Limits()
@@ -51,14 +52,14 @@ def safe_extract(
     links: LinkPolicy = LinkPolicy.ANY,
     engine: str = "auto",
 ) -> ScanResult:
-    """Extract a tar stream (gzip-compressed or not) under ``dest``, completely or not at all."""
+    """Extract a tar stream (zstd, gzip or plain) under ``dest``, completely or not at all."""
     try:
         dest.mkdir(parents=True, exist_ok=True)
         root = Path(os.path.realpath(dest))
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
     except OSError as exc:
         raise ArchiveError(f"cannot extract into {dest}: {exc.strerror or exc}") from None
-    source = gunzip_if_compressed(data)
+    source = decompressed(data)
     checker = MemberChecker(limits, links)
     try:
         tar = gnu_tar() if engine in ("auto", "tar") else None
@@ -85,6 +86,7 @@ def _with_gnu_tar(
             argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, umask=0o022
         )
         assert proc.stdin is not None
+        widen_pipe(proc.stdin)
         try:
             stdin = proc.stdin
 

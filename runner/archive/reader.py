@@ -47,6 +47,8 @@ class Tap(io.RawIOBase):
         self.watermark = 0 if gated else UNGATED
         self._recent: deque[tuple[int, bytes]] = deque()  # to check the end-of-archive block
         self._recent_size = 0
+        self._out: list[bytes] = []  # approved, not yet forwarded: see _flush
+        self._out_size = 0
 
     def readable(self) -> bool:
         return True
@@ -86,8 +88,22 @@ class Tap(io.RawIOBase):
             else:
                 self._pending[0] = piece[cut:]
                 piece = piece[:cut]
-            self._forward(piece)
+            self._out.append(piece)
+            self._out_size += len(piece)
             self._pending_at += cut
+        # tarfile reads a header at a time: forwarding each piece would be one pipe write (and
+        # a wake-up of ``tar -x``) per member, 20,000 for a node_modules; batch them instead.
+        if self._out_size >= CHUNK:
+            self.finish()
+
+    def finish(self) -> None:
+        """Forward every approved byte still held back."""
+        if self._out:
+            assert self._forward is not None
+            data = b"".join(self._out)
+            self._out.clear()
+            self._out_size = 0
+            self._forward(data)
 
     def read_rest(self) -> None:
         while self._take(CHUNK):
@@ -161,4 +177,5 @@ def scan(
         )
     tap.read_rest()
     tap.release(UNGATED)
+    tap.finish()
     return ScanResult(checker.members, checker.total, tuple(checker.files))

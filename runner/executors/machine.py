@@ -162,6 +162,11 @@ class MachineSession:
 
     def put_files(self, dest: str, root: Path, names: list[str]) -> None:
         """Copy ``names`` (relative to ``root``) into ``dest``, keeping modes and symlinks."""
+        from runner.executors import tree_copy
+
+        if tree_copy.available():  # two tar processes: what a user would script (issue 17)
+            tree_copy.copy_files(root, names, Path(dest), lambda: self._stopped)
+            return
         target = Path(dest)
         target.mkdir(parents=True, exist_ok=True)
         made: set[Path] = set()

@@ -9,6 +9,7 @@ job cannot change it. Submodules are not checked out, as on CircleCI [CR].
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from pathlib import Path
 
@@ -29,8 +30,10 @@ def project_files(root: Path) -> tuple[list[str], str | None]:
     except (OSError, subprocess.CalledProcessError):
         return _all_files(root), "not a git repository: copied every file of the project"
     names = [n for n in dict.fromkeys(listed.decode(errors="surrogateescape").split("\0")) if n]
-    # Deleted-but-tracked files are listed too, and submodules appear as directories.
-    present = [n for n in names if os.path.lexists(root / n) and not _is_gitlink(root / n)]
+    # Deleted-but-tracked files are listed too, and submodules appear as directories: one
+    # lstat per name, on plain strings (pathlib's overhead was most of the cost for 50,000).
+    base = str(root) + os.sep
+    present = [n for n in names if _copyable(base + n)]
     git = root / ".git"
     if git.is_dir():
         present += _all_files(root, under=".git")
@@ -40,8 +43,12 @@ def project_files(root: Path) -> tuple[list[str], str | None]:
     return present, "the project's .git is not a directory (a worktree?): copied files without it"
 
 
-def _is_gitlink(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
+def _copyable(path: str) -> bool:
+    """Present, and not a directory (a submodule's checkout); a link to one is copied."""
+    try:
+        return not stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _all_files(root: Path, under: str = "") -> list[str]:

@@ -3,7 +3,8 @@
 Layout::
 
     caches/lock                     taken to publish or remove an entry
-    caches/entries/<sha256(key)>/   one complete cache: manifest.json, 0.tar.gz, 1.tar.gz ...
+    caches/entries/<sha256(key)>/   one complete cache: manifest.json, 0.tar.zst, 1.tar.zst ...
+                                    (0.tar.gz ... in caches of runner before zstd)
     caches/entries/<...>/used       its mtime is when a job last restored it (retention)
     caches/tmp/<random>/            a save in progress
 
@@ -96,7 +97,7 @@ class PendingCache:
         self.paths: list[CachedPath] = []
 
     def add(self, target: str, stream: Iterable[bytes]) -> CachedPath:
-        stored = store_archive(stream, self.folder, f"{len(self.paths)}.tar.gz")
+        stored = store_archive(stream, self.folder, f"{len(self.paths)}.tar.zst")
         cached = CachedPath(target, stored)
         self.paths.append(cached)
         return cached

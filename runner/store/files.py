@@ -1,8 +1,9 @@
 """Archive files with digests, as the job-data stores keep them.
 
 An archive file is written through :class:`ArchiveWriter`: the tar stream coming out of a node
-is checked member by member (:func:`runner.archive.scan`) while a second thread compresses,
-hashes and writes it, so checking overlaps with compressing. Its SHA-256 goes into the
+is checked member by member (:func:`runner.archive.scan`) while a second thread compresses
+(zstd, :mod:`runner.archive.compress`), hashes and writes it, so checking overlaps with
+compressing. Its SHA-256 goes into the
 manifest; readers verify it before using the file, so a file cut short or changed since it
 was written is refused, never half-used.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +24,11 @@ from runner.archive import (
     LinkPolicy,
     MemberChecker,
     ScanResult,
+    decompressed,
     file_chunks,
-    gunzip_chunks,
-    prefetch,
     scan,
 )
-from runner.archive.stream import GZIP_LEVEL
+from runner.archive.compress import zstd_packer
 from runner.store.atomic import locked, read_json, write_json
 
 __all__ = [
@@ -79,7 +78,7 @@ class StoredArchive:
 
 
 class _CompressingWriter:
-    """Compresses, hashes and writes chunks in its own thread (zlib releases the GIL)."""
+    """Compresses, hashes and writes chunks in its own thread (zstd releases the GIL)."""
 
     def __init__(self, path: Path) -> None:
         self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
@@ -91,7 +90,7 @@ class _CompressingWriter:
         self._thread.start()
 
     def _run(self) -> None:
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+        packer = zstd_packer()
         try:
             # after an error, keep taking chunks so that the producer never blocks
             while (chunk := self._chunks.get()) is not None:
@@ -134,7 +133,7 @@ def store_archive(
     limits: Limits = Limits(),  # noqa: B008 - frozen record
     links: LinkPolicy = LinkPolicy.ANY,
 ) -> StoredArchive:
-    """Check a tar stream from a node and keep it as ``folder/name`` (gzip), with its digest."""
+    """Check a tar stream from a node and keep it as ``folder/name`` (zstd), with its digest."""
     try:
         writer = _CompressingWriter(folder / name)
     except OSError as exc:
@@ -172,6 +171,7 @@ def verify(folder: Path, stored: StoredArchive, what: str) -> None:
 
 
 def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
-    """The uncompressed tar stream of a verified archive file, decompressed ahead in a thread."""
+    """The uncompressed tar stream of a verified archive file, decompressed ahead in a thread:
+    zstd, or gzip for an archive written by runner before zstd (told apart by magic bytes)."""
     verify(folder, stored, what)
-    return prefetch(gunzip_chunks(file_chunks(folder / stored.file)))
+    return decompressed(file_chunks(folder / stored.file))

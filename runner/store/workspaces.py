@@ -105,7 +105,7 @@ class PendingLayer:
         self.parts: list[LayerPart] = []
 
     def add(self, target: str, stream: Iterable[bytes]) -> LayerPart:
-        part = LayerPart(target, store_archive(stream, self.folder, f"{len(self.parts)}.tar.gz"))
+        part = LayerPart(target, store_archive(stream, self.folder, f"{len(self.parts)}.tar.zst"))
         self.parts.append(part)
         return part
 

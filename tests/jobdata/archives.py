@@ -7,6 +7,8 @@ import io
 import tarfile
 from dataclasses import dataclass
 
+import zstandard
+
 
 @dataclass(frozen=True)
 class M:
@@ -50,3 +52,8 @@ def tar_bytes(*members: M) -> bytes:
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=1)
+
+
+def zst(data: bytes) -> bytes:
+    """zstd as runner writes it (with zstd's content checksum)."""
+    return zstandard.ZstdCompressor(level=1, write_checksum=True).compress(data)

@@ -7,6 +7,7 @@ import io
 import os
 import stat
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from runner.archive import ArchiveError, Limits, LinkPolicy, safe_extract, tar_stream
 from runner.archive.checks import MemberChecker
 from runner.archive.extract import STAGING_PREFIX, _verify_tree, gnu_tar
-from tests.jobdata.archives import M, gz, tar_bytes
+from tests.jobdata.archives import M, gz, tar_bytes, zst
 
 ENGINES = [
     pytest.param("tar", id="gnu-tar", marks=pytest.mark.skipif(not gnu_tar(), reason="no GNU tar")),
@@ -119,11 +120,27 @@ def test_truncated_and_corrupt_archives(engine: str, dest: Path) -> None:
         "empty": (b"", "truncated or corrupt"),
         "gzip cut short": (gz(whole)[:-20], "truncated"),
         "gzip damaged": (gz(whole)[:40] + b"\xff" * 30 + gz(whole)[70:], "corrupt"),
+        # zstd's own messages: the stream is recognised, not taken for a broken tar
+        "zstd cut short": (zst(whole)[:-20], "compressed stream ends early"),
+        "zstd cut in its header": (zst(whole)[:6], "compressed stream ends early"),
+        "zstd damaged": (zst(whole)[:40] + b"\xff" * 30 + zst(whole)[70:], "corrupt compressed"),
     }
     for label, (data, message) in cases.items():
         with pytest.raises(ArchiveError, match=message):
             safe_extract(io.BytesIO(data), dest, engine=engine)
         assert snapshot(dest) == {"keep.txt": "mine"}, label
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("compress", [zst, gz, bytes], ids=["zstd", "gzip", "plain"])
+def test_zstd_gzip_and_plain_tar_streams_are_told_apart_by_their_magic(
+    engine: str, compress: Callable[[bytes], bytes], dest: Path
+) -> None:
+    """zstd is what runner writes (issue 17), gzip what it wrote before: both restore."""
+    data = compress(tar_bytes(*GOOD))
+    chunks = [data[i : i + 3] for i in range(0, len(data), 3)]  # magic split across chunks
+    safe_extract(chunks, dest, engine=engine)
+    assert snapshot(dest) == {"keep.txt": "mine", "ok": "dir", "ok/one.txt": "1", "ok/two.txt": "2"}
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
+import tarfile
 import threading
 import uuid
 from pathlib import Path
 
+import zstandard
+
 from runner.store.caches import CacheStore
-from tests.jobdata.archives import M, gz, tar_bytes
+from tests.jobdata.archives import M, gz, tar_bytes, zst
 from tests.support import make_project, run_in_process
 from tests.targets import Target
 
@@ -88,18 +92,35 @@ def test_save_and_restore_across_jobs(target: Target, tmp_path: Path) -> None:
     ] and restored[-1].startswith("Found one created at ")
 
 
-def tamper(state: Path, key: str, data: bytes | None) -> None:
-    """Replace a stored cache's archive: ``data`` with a matching digest (an archive crafted
-    inside the store), or None to cut the file short (a digest that no longer matches)."""
-    folder = next(p for p in entries(state) if json.loads((p / "manifest.json").read_text())["key"] == key)
-    archive = folder / "0.tar.gz"
+def entry_of(state: Path, key: str) -> Path:
+    return next(p for p in entries(state) if json.loads((p / "manifest.json").read_text())["key"] == key)
+
+
+def tamper(state: Path, key: str, data: bytes | None, name: str | None = None) -> None:
+    """Replace a stored cache's first archive: ``data`` with a matching digest (an archive
+    crafted inside the store, kept as ``name`` if given), or None to cut the file short (a
+    digest that no longer matches)."""
+    folder = entry_of(state, key)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    archive = folder / manifest["paths"][0]["file"]
     if data is None:
         archive.write_bytes(archive.read_bytes()[:-30])
         return
+    archive.unlink()
+    archive = archive.with_name(name or archive.name)
     archive.write_bytes(data)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["paths"][0].update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    manifest["paths"][0].update(
+        file=archive.name, sha256=hashlib.sha256(data).hexdigest(), size=len(data)
+    )
     (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def stored_tar(state: Path, key: str) -> bytes:
+    """The tar stream runner stored under ``key``: zstd-compressed, as it is written now."""
+    folder = entry_of(state, key)
+    data = (folder / json.loads((folder / "manifest.json").read_text())["paths"][0]["file"]).read_bytes()
+    assert data[:4] == b"\x28\xb5\x2f\xfd", "not a zstd frame"
+    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
 
 
 def test_hostile_or_damaged_caches_are_refused_and_removed(target: Target, tmp_path: Path) -> None:
@@ -221,6 +242,57 @@ def test_first_writer_wins_when_nodes_publish_one_key_at_once(tmp_path: Path) ->
     assert sorted(results) == [False] * 5 + [True]
     assert len(list((tmp_path / "caches" / "entries").iterdir())) == 1
     assert list((tmp_path / "caches" / "tmp").iterdir()) == []
+    # the one entry is whole: one zstd archive, verified and readable, of one writer
+    entry = store.get("race")
+    assert entry is not None and [p.archive.file for p in entry.paths] == ["0.tar.zst"]
+    stream = io.BytesIO(b"".join(store.open(entry, entry.paths[0])))
+    with tarfile.open(fileobj=stream) as archive:
+        who = archive.extractfile("d/who")
+        assert who is not None and who.read() == str(entry.build_num).encode()
     entry = store.get("race")
     assert entry is not None
     assert b"".join(store.open(entry, entry.paths[0]))  # complete and verified
+
+
+def test_gzip_caches_of_earlier_versions_restore_and_damaged_zstd_is_refused_whole(
+    target: Target, tmp_path: Path
+) -> None:
+    """Issue 17: caches are zstd now; a gzip cache (``0.tar.gz``, as runner wrote before) still
+    restores, and a zstd archive cut short or changed inside the store (its digest made to
+    match, so only zstd's own checks can tell) is refused, with nothing of it restored."""
+    state = Path(os.environ["RUNNER_STATE_DIR"])
+    restore = """
+          KEY:
+            EXECUTOR
+            steps:
+              - restore_cache: {key: KEY}
+              - run: {command: 'cat deps/a/one deps/two 2>/dev/null || echo "nothing restored"', when: always}
+    """
+    project = target.project(tmp_path / "p", """
+        version: 2.1
+        jobs:
+          save:
+            EXECUTOR
+            steps:
+              - run: mkdir -p deps/a && echo one > deps/a/one && echo two > deps/two
+              - save_cache: {key: old, paths: [deps]}
+              - save_cache: {key: cut, paths: [deps]}
+              - save_cache: {key: changed, paths: [deps]}
+    """ + "".join(restore.replace("KEY", key) for key in ("old", "cut", "changed")))
+    first = target.run(project, jobs=("save",))
+    assert first.result is not None and first.result.exit_code == 0, first.output()
+    whole = stored_tar(state, "old")
+    tamper(state, "old", gz(whole), name="0.tar.gz")
+    tamper(state, "cut", zst(whole)[: len(zst(whole)) // 2])
+    changed = bytearray(zst(whole))
+    changed[len(changed) // 2] ^= 0x55
+    tamper(state, "changed", bytes(changed))
+
+    second = target.run(project, jobs=("old", "cut", "changed"))
+    assert second.step("Restoring Cache", job="old").outcome.status.value == "passed"
+    assert second.output("old")[-2:] == ["one", "two"]
+    for key, why in (("cut", "truncated"), ("changed", "corrupt compressed data")):
+        outcome = second.step("Restoring Cache", job=key).outcome
+        assert outcome.status.value == "failed" and why in outcome.message, outcome.message
+        assert second.output(key)[-1] == "nothing restored"
+    assert [json.loads((p / "manifest.json").read_text())["key"] for p in entries(state)] == ["old"]

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from runner.archive import ArchiveError, LinkPolicy, MemberChecker
+from runner.archive import ArchiveError, LinkPolicy, MemberChecker, as_file, decompressed
 from runner.archive.checks import clean_name
 
 CHUNK = 1024 * 1024
@@ -100,11 +100,12 @@ def _content(path: Path, size: int) -> Iterator[bytes]:
 def owned_archive(data: IO[bytes], dest: str, uid: int, gid: int) -> IO[bytes]:
     """Check every member of ``data`` (hostile until proven otherwise: reliability note 6),
     re-own it to the job's user and move it under ``dest``; spooled to a temporary file, so a
-    refused or truncated archive is refused before any of it reaches the container."""
+    refused or truncated archive is refused before any of it reaches the container. The
+    engine's archive API takes plain tar: zstd or gzip is decompressed here, as it streams."""
     checker = MemberChecker(links=LinkPolicy.ANY)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
     try:
-        with tarfile.open(fileobj=data, mode="r|*") as source, tarfile.open(
+        with tarfile.open(fileobj=as_file(decompressed(data)), mode="r|") as source, tarfile.open(
             fileobj=spool, mode="w|", format=tarfile.PAX_FORMAT
         ) as out:
             out.addfile(_owned(_inside(dest, "."), uid, gid, None, tarfile.DIRTYPE))

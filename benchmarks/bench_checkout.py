@@ -1,0 +1,185 @@
+"""``checkout`` of a big tree on both executors, against copying the same files with tar.
+
+    python benchmarks/bench_checkout.py [--files 50000] [--mb 300] [--repeat 3] [--dir DIR]
+
+Builds a git project of ``--files`` files, ``--mb`` MB in all (committed, so ``.git`` holds
+them too), then times, round after round (interleaved: a shared machine's load drifts):
+
+* machine: runner's checkout step into a node home, against
+  ``tar --null -T LIST -c | tar -x`` into a fresh directory on the same disk;
+* docker: runner's checkout into a running container, against the same tar stream piped
+  into ``docker cp - CONTAINER:/dest``.
+
+The floor's list is the one runner copies: ``git ls-files`` (tracked, and untracked files
+that are not ignored) plus the files of ``.git``, so both sides copy the same bytes. Each
+figure is the median of ``--repeat`` rounds; the load average is printed with them. Docker
+needs ``runner-test/debian:bookworm`` (``.ci/build-test-images.sh``). No assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench_cache import make_tree
+from common import git_project, table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+IMAGE = "runner-test/debian:bookworm"
+
+
+def machine_checkout(project: Path, work: Path) -> Callable[[], float]:
+    from runner.config.model import Job, MachineExecutor
+    from runner.executors.base import NodeSpec
+    from runner.executors.machine import KillPolicy, MachineSession
+    from runner.steps.checkout import project_files
+
+    job = Job(name="bench", executor=MachineExecutor(), steps=())
+
+    def once() -> float:
+        home = work / "home"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir()
+        spec = NodeSpec(job=job, job_id="bench", node_index=0, node_total=1, run_id="1",
+                        node_dir=work / "node")  # fmt: skip
+        session = MachineSession(spec=spec, home_dir=home, env={}, kill=KillPolicy())
+        started = time.perf_counter()
+        names, _note = project_files(project)
+        session.put_files(str(home / "project"), project, names)
+        return time.perf_counter() - started
+
+    return once
+
+
+def floor_list(project: Path, work: Path) -> Path:
+    from runner.steps.checkout import project_files
+
+    names, _note = project_files(project)
+    listing = work / "list"
+    listing.write_bytes(b"".join(n.encode(errors="surrogateescape") + b"\0" for n in names))
+    return listing
+
+
+def timed(argv: list[str], before: list[str] | None = None) -> Callable[[], float]:
+    def once() -> float:
+        if before:
+            subprocess.run(before, check=True)
+        started = time.perf_counter()
+        subprocess.run(argv, check=True)
+        return time.perf_counter() - started
+
+    return once
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=50_000)
+    parser.add_argument("--mb", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--only", choices=("machine", "docker"), default=None)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="runner-bench-checkout-", dir=args.dir))
+    try:
+        run(work, args)
+    finally:
+        subprocess.run(["docker", "rm", "-f", f"runner-bench-checkout-{os.getpid()}"],
+                       capture_output=True, check=False)  # fmt: skip
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path, args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    project = work / "project"
+    make_tree(project, args.files, args.mb)
+    git_project(project, {"README": "bench\n"})
+    # pack now: a commit of 50,000 files starts `git gc --auto` in the background, which would
+    # pack (remove) loose objects while they are copied
+    subprocess.run(["git", "gc", "-q"], cwd=project, check=True)
+    listing = floor_list(project, work)
+    count = listing.read_bytes().count(b"\0")
+    print(f"project: {args.files} files, {args.mb} MB, committed ({count} names with .git), "
+          f"made in {time.perf_counter() - started:.0f}s, in {work}")
+    tar_c = f"tar -C '{project}' --null -T '{listing}' -cf -"
+    probes: dict[str, Callable[[], float]] = {}
+    if args.only in (None, "machine"):
+        out = work / "floor"
+        probes["machine floor: tar -c | tar -x"] = timed(
+            ["sh", "-c", f"{tar_c} | tar -xf - -C '{out}'"],
+            ["sh", "-c", f"rm -rf '{out}' && mkdir '{out}'"])  # fmt: skip
+        probes["machine: runner checkout"] = machine_checkout(project, work)
+    if args.only in (None, "docker"):
+        box = f"runner-bench-checkout-{os.getpid()}"
+        subprocess.run(["docker", "run", "-d", "--name", box, "--label", "com.runner.bench=1",
+                        IMAGE, "sleep", "3600"], capture_output=True, check=True)  # fmt: skip
+        wipe = ["docker", "exec", box, "sh", "-c", "rm -rf /floor && mkdir /floor"]
+        probes["docker floor: tar -c | docker cp -"] = timed(
+            ["sh", "-c", f"{tar_c} | docker cp - {box}:/floor"], wipe)  # fmt: skip
+        probes["docker: runner checkout"] = docker_into(box, project)
+    load = os.getloadavg()
+    walls: dict[str, list[float]] = {name: [] for name in probes}
+    for _ in range(args.repeat):
+        for name, probe in probes.items():
+            walls[name].append(probe())
+    rows: list[tuple[str, ...]] = [("measure", "median", "ratio", "target")]
+    names = list(probes)
+    for i in range(0, len(names), 2):
+        floor, ours = names[i], names[i + 1]
+        ratio = statistics.median(o / f for o, f in zip(walls[ours], walls[floor], strict=True))
+        rows.append((floor, f"{statistics.median(walls[floor]):.2f} s", "", ""))
+        rows.append((ours, f"{statistics.median(walls[ours]):.2f} s", f"{ratio:.2f}x", "<= 1.3x"))
+    rows.append((f"{args.repeat} interleaved rounds", f"load {load[0]:.1f} / "
+                 f"{os.getloadavg()[0]:.1f}", f"{os.cpu_count()} cores", ""))  # fmt: skip
+    print(table(rows))
+
+
+def docker_into(box: str, project: Path) -> Callable[[], float]:
+    """runner's docker checkout (``DockerSession.put_files``) into an existing container."""
+    from runner.executors.docker.connection import connect
+    from runner.executors.docker.session import DockerSession
+    from runner.steps.checkout import project_files
+
+    api = connect(os.environ)
+    put = DockerSession.put_files
+
+    class Facts:
+        uid = 0
+        gid = 0
+
+    class Shim:
+        facts = Facts()
+        cid = box
+        _stopped = False
+
+        def __init__(self) -> None:
+            self.api = api
+
+        def _unless_stopped(self, chunks):  # type: ignore[no-untyped-def]
+            return DockerSession._unless_stopped(self, chunks)  # type: ignore[arg-type]
+
+        def _put(self, dest, chunks, what):  # type: ignore[no-untyped-def]
+            return DockerSession._put(self, dest, chunks, what)  # type: ignore[arg-type]
+
+    shim = Shim()
+
+    def once() -> float:
+        subprocess.run(["docker", "exec", box, "rm", "-rf", "/root/project"], check=True)
+        started = time.perf_counter()
+        names, _note = project_files(project)
+        put(shim, "/root/project", project, names)  # type: ignore[arg-type]
+        return time.perf_counter() - started
+
+    return once
+
+
+if __name__ == "__main__":
+    main()
