@@ -46,7 +46,10 @@ _RUNTIMES = {"NODE_OPTIONS", "NODE_PATH", "PERL5OPT", "PERL5LIB", "PERLLIB", "PE
 _PREFIXES = ("LD_", "DYLD_", "GIT_", "PYTHON", "BASH_FUNC_", "NPM_CONFIG_", "npm_config_")
 HOST_CODE = frozenset(_SHELL | _RUNTIMES)
 
-_REFERENCE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)|\.Environment\.([A-Za-z_][A-Za-z0-9_]*)")
+# ``${#NAME}`` (its length) and ``${!NAME}`` read NAME too
+_REFERENCE = re.compile(
+    r"\$(?:\{[#!]?)?([A-Za-z_][A-Za-z0-9_]*)|\.Environment\.([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 def host_code(name: str) -> bool:

@@ -48,7 +48,7 @@ jobs:
   sleeper:
     machine: true
     steps:
-      - run: sleep 30
+      - run: echo "${FOO:-}" && sleep 30
 workflows:
   main:
     jobs:

@@ -242,10 +242,13 @@ def test_a_hand_written_continuation_reaches_the_served_pipeline(
     continued = next(w for w in workflows if w["name"] == "continued")
     (job,) = api.client.get(f"/api/v2/workflow/{continued['id']}/job").json()["items"]
     v1 = "/api/v1.1/project/gh/acme/app"
-    assert api.client.get(f"{v1}/{job['job_number']}/output/0/0").text == "hello from the api\n"
+    text = {"Accept": "text/plain"}  # the text stream, not CircleCI's JSON list of messages
+    assert api.client.get(f"{v1}/{job['job_number']}/output/0/0", headers=text).text == (
+        "hello from the api\n"
+    )
     setup = next(w for w in workflows if w["name"] == "setup")
     (generate,) = api.client.get(f"/api/v2/workflow/{setup['id']}/job").json()["items"]
-    log = api.client.get(f"{v1}/{generate['job_number']}/output/1/0").text
+    log = api.client.get(f"{v1}/{generate['job_number']}/output/1/0", headers=text).text
     # the first call is accepted without the server's token; the second one is refused
     assert '{"message":"success"}' in log
     assert '{"message":"this pipeline was already continued"}' in log
