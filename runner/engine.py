@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from runner.barrier import DeployBarrier
+from runner.config.substitute import substitutions
 from runner.environment import NodeFacts
 from runner.errors import ExitCode, Interrupted, UsageError
 from runner.events import (
@@ -261,6 +262,7 @@ class Engine:
                 nodes=job.nodes,
                 parallelism=job.parallelism,
                 build_num=state.build_num,
+                substitutions=substitutions(job.job),
             )
         )
         for node in sorted(job.nodes, reverse=True):

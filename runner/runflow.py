@@ -16,6 +16,7 @@ from typing import IO
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
+from runner.config.substitute import parse_rules, substitute_images
 from runner.contexts import contexts_path, load_contexts
 from runner.engine import Engine
 from runner.environment import parse_assignment, parse_env_file
@@ -39,6 +40,7 @@ class ProjectRequest:
     tag: str | None = None
     revision: str | None = None
     params: tuple[str, ...] = ()  # --param KEY=VALUE
+    images: tuple[str, ...] = ()  # --image FROM=TO (runner.config.substitute)
     orb_dir: Path | None = None
     state_dir: Path | None = None
     numbers: tuple[int, tuple[int, ...]] | None = None  # reserved by an API trigger (StateDir)
@@ -68,6 +70,7 @@ class RunRequest:
     shell_on_failure: bool = False
     from_step: str | None = None
     only_step: str | None = None
+    workspace_from: str | None = None  # a run number or "last": attach what it persisted
     docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
     # API ``build_parameters``: environment below every config and project value [ENV-2020].
     build_parameters: Mapping[str, str] = field(default_factory=dict)
@@ -101,8 +104,9 @@ def load(
     params = _params(request)
     pipeline_id = request.pipeline_id or str(uuid.uuid4())
     options = _load_options(request, project, params, pipeline_id, environ)
+    rules = parse_rules(request.images)  # a bad rule is refused before the config is read
     config = load_config(project.config_path, project.config_display, options)
-    return Loaded(project, config, pipeline_id)
+    return Loaded(project, substitute_images(config, rules), pipeline_id)
 
 
 def _load_options(

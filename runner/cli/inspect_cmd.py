@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -21,14 +22,21 @@ def list_jobs(
     project_dir: Path = common.PROJECT_DIR,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
+    image: list[str] = common.IMAGE,
+    json_output: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
     """List jobs (executor, parallelism, steps) and workflows."""
     from runner import runflow
-    from runner.report.listing import render_listing
+    from runner.report.listing import listing_json, render_listing
 
-    request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir)
+    request = common.project_request(
+        config, project_dir, params=param, orb_dir=orb_dir, images=image
+    )
     loaded = common.call(lambda: runflow.load(request))
-    sys.stdout.write(render_listing(loaded.config))
+    if json_output:
+        sys.stdout.write(json.dumps(listing_json(loaded.config), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_listing(loaded.config))
 
 
 def validate(
@@ -53,15 +61,21 @@ def plan(
     jobs: list[str] = typer.Argument(None, help="Jobs to plan (default: as `runner run`)."),
     config: Path = common.CONFIG,
     project_dir: Path = common.PROJECT_DIR,
-    workflow: str = typer.Option(None, "-w", "--workflow"),
+    workflow: str = common.WORKFLOW,
     branch: str = common.BRANCH,
     tag: str = common.TAG,
     param: list[str] = common.PARAM,
     orb_dir: Path = common.ORB_DIR,
-    parallelism: int = typer.Option(None, "--parallelism", "--node-total", min=1),
-    node_index: int = typer.Option(None, "--node-index", "--index", min=0),
-    with_requires: bool = typer.Option(False, "--with-requires"),
-    output: str = typer.Option("text", "--format", help="text | json | mermaid"),
+    parallelism: int = common.PARALLELISM,
+    node_index: int = common.NODE_INDEX,
+    with_requires: bool = common.WITH_REQUIRES,
+    image: list[str] = common.IMAGE,
+    output: str = typer.Option(
+        "text", "--format", help="text | json | mermaid.", rich_help_panel=common.OUTPUT
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="JSON (the same as --format json).", rich_help_panel=common.OUTPUT
+    ),
 ) -> None:
     """Show what `runner run` would run, without running it."""
     from runner import runflow
@@ -70,8 +84,12 @@ def plan(
 
     if output not in ("text", "json", "mermaid"):
         raise typer.BadParameter("--format takes text, json or mermaid")
+    if json_output:
+        output = "json"
     request = runflow.RunRequest(
-        project=common.project_request(config, project_dir, branch, tag, param, orb_dir),
+        project=common.project_request(
+            config, project_dir, branch, tag, param, orb_dir, images=image
+        ),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,

@@ -100,10 +100,11 @@ class ConsoleReporter:
     def _on_job_started(self, e: JobStarted) -> None:
         self._parallel[e.job] = e.parallelism > 1
         nodes = f"{len(e.nodes)} of {e.parallelism} nodes" if e.parallelism > 1 else "1 node"
+        images = f" ({', '.join(e.substitutions)})" if e.substitutions else ""
         self._line(
             Text("▶ ", style="bold"),
             self._who(e.job, None),
-            Text(f"  {e.executor}, {nodes}, build #{e.build_num}", style="dim"),
+            Text(f"  {e.executor}{images}, {nodes}, build #{e.build_num}", style="dim"),
         )
 
     def _on_step_started(self, e: StepStarted) -> None:
