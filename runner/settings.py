@@ -89,7 +89,7 @@ def _read(path: Path, base: Path, kinds: Mapping[str, Kind], shown: str) -> dict
     node = reader.mapping(tree, Mark(shown, 1, 1), "", " of option names")
     out: dict[str, Setting] = {}
     if node is not None:
-        reader.keys(node, "", kinds, what="setting (a long option of `runner run`)")
+        reader.keys(node, "", kinds, what="setting")  # keys: `runner config show`
         for key in node:
             if key in kinds:
                 value = _value(reader, node, key, kinds[key], base)

@@ -74,6 +74,15 @@ def apply_settings(ctx: typer.Context) -> dict[str, Any]:
         source = ctx.get_parameter_source(name)
         if source is not None and source.name == "DEFAULT":
             values[name] = common.call(partial(_checked, ctx, by_name[name], setting))
+    # ctx.params hold click's values, before typer's conversions: paths as text, lists as tuples
+    for name, kind in kinds.values():
+        value = values.get(name)
+        if kind is Kind.PATH and value is not None:
+            values[name] = Path(value)
+        elif kind is Kind.PATHS and value is not None:
+            values[name] = [Path(v) for v in value]
+        elif kind is Kind.TEXTS and value is not None:
+            values[name] = list(value)
     return values
 
 
@@ -85,7 +94,7 @@ def _checked(ctx: typer.Context, param: Any, setting: Setting) -> Any:
         value = param.type_cast_value(ctx, setting.value)
     except typer.BadParameter as exc:
         raise UsageError(f"{setting.source}: {setting.key}: {exc.message}") from None
-    return list(value) if isinstance(value, tuple) else value
+    return value
 
 
 def describe(
@@ -103,6 +112,8 @@ def describe(
             value, source = settings[key].value, settings[key].source
         else:
             value, source = by_name[name].get_default(ctx), "default"
+        if key == "env" and value:  # -e values are secrets, masked wherever runner prints
+            value = [v if "=" not in v else v.split("=", 1)[0] + "=********" for v in value]
         lines.append(f"{key:<{width}}  {_text(value)}  ({source})")
     return "\n".join(lines) + "\n"
 
