@@ -125,6 +125,7 @@ class Engine:
             run_id=self.run_id,
             graph=self.graph,
             project=self.project,
+            workspace_from=self.options.workspace_from,
         )
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num

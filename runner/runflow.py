@@ -280,6 +280,12 @@ def _run_options(
         from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
 
         debug = debug_hooks(request, graph, state_root)
+    earlier = None
+    if request.workspace_from is not None or debug is not None:
+        from runner.store.workspace_from import workspace_source
+
+        stepping = request.from_step is not None or request.only_step is not None
+        earlier = workspace_source(state_root, request.workspace_from, graph, stepping=stepping)
     # -e, --env-file and context values are secrets, as project variables and contexts are on
     # CircleCI; build parameters are not [ENV-2020]; the API's callback token is.
     secrets = (*env.values(), *(v for c in contexts.values() for v in c.values()),
@@ -295,6 +301,7 @@ def _run_options(
         ssh_mode=request.ssh_mode or request.shell,
         user=_user(),
         debug=debug,
+        workspace_from=earlier,
     )
 
 

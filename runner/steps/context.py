@@ -14,6 +14,7 @@ from runner.graph import JobGraph, PlannedJob
 from runner.output import StepSink
 from runner.project import Project
 from runner.store.state import StateDir
+from runner.store.workspace_from import EarlierWorkspace
 
 
 @dataclass
@@ -36,6 +37,7 @@ class RunServices:
     run_id: str
     graph: JobGraph  # workspaces are layered in the order of the graph
     project: Project
+    workspace_from: EarlierWorkspace | None = None  # --workspace-from RUN
 
 
 @dataclass
