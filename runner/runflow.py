@@ -164,6 +164,15 @@ def _pipeline_values(project: Project, state: StateDir, pipeline_id: str) -> dic
 
 
 def selection_for(request: RunRequest, project: Project) -> Selection:
+    git = project.git
+    if not request.jobs and git.in_git and git.sha and not git.branch and not git.tag:
+        # Workflows are filtered by branch; planning for no branch at all would silently run
+        # only the unfiltered ones (issue 18).
+        raise UsageError(
+            f"HEAD is detached (at {git.sha[:8]}): there is no branch to plan the workflows for",
+            hint="say which branch a push would go to: --branch NAME (or --tag TAG), "
+            "or name the jobs to run",
+        )
     return Selection(
         jobs=request.jobs,
         workflow=request.workflow,

@@ -25,6 +25,7 @@ from runner.events import (
     StepOutput,
     StepStarted,
 )
+from runner.report.duration import fmt_duration
 from runner.report.summary import RunSummary
 
 _MARKS = {
@@ -40,13 +41,6 @@ _MARKS = {
 }
 _PALETTE = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
 COMMAND_LINES_SHOWN = 6
-
-
-def fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.2f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
 
 
 @dataclass
@@ -114,7 +108,8 @@ class ConsoleReporter:
             lines = e.command.rstrip("\n").splitlines()
             shown = [e.shell or "", *lines[:COMMAND_LINES_SHOWN]]
             if len(lines) > COMMAND_LINES_SHOWN:
-                shown.append(f"... ({len(lines) - COMMAND_LINES_SHOWN} more lines)")
+                more = len(lines) - COMMAND_LINES_SHOWN
+                shown.append(f"... ({more} more line{'s' * (more != 1)})")
             for line in shown:
                 self._line(who, Text(" │ ", style="dim"), Text(line, style="dim"))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runner.errors import UsageError, did_you_mean
-from runner.explain import format_duration
+from runner.report.duration import fmt_duration
 from runner.store.history import HistoryStore, JobRow, RunRow, StepRow
 
 
@@ -31,7 +31,7 @@ def history_table(runs: list[RunRow], jobs: dict[int, list[JobRow]]) -> str:
     for run in runs:
         start = run.started_at or run.queued_at
         took = (
-            format_duration(run.stopped_at - start) if run.stopped_at and start else ""
+            fmt_duration(run.stopped_at - start) if run.stopped_at and start else ""
         )
         rows.append((
             str(run.run),
