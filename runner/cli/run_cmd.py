@@ -169,6 +169,7 @@ def _execute(
     on_engine: Callable[[Engine], None] = lambda _e: None,
 ) -> int:
     from runner import runflow
+    from runner.cli.hold import HeldWhileShell
     from runner.events import Subscriber
 
     assert isinstance(request, runflow.RunRequest)
@@ -176,11 +177,11 @@ def _execute(
     if json_output:
         from runner.report.jsonl import JsonLinesReporter
 
-        subscribers.append(JsonLinesReporter(sys.stdout))
+        subscribers.append(HeldWhileShell(JsonLinesReporter(sys.stdout)))
     else:
         from runner.report.console import ConsoleReporter
 
-        subscribers.append(ConsoleReporter(sys.stdout, color=color))
+        subscribers.append(HeldWhileShell(ConsoleReporter(sys.stdout, color=color)))
     from runner.store.recorder import HistoryRecorder
 
     recorder = HistoryRecorder(source="cli")  # `runner history`/`logs` and the API read it
