@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runner.errors import RunnerError
+
 if TYPE_CHECKING:
     from runner.engine import Engine
     from runner.runflow import RunRequest
@@ -42,7 +44,11 @@ def watch_runs(
     try:
         while True:
             watcher.changed.clear()
-            code = execute(watcher.attach)
+            try:
+                code = execute(watcher.attach)
+            except RunnerError as exc:  # a config broken by an edit: say so, watch for the fix
+                say(exc.render())
+                code = int(exc.exit_code)
             watcher.detach()
             if not watcher.changed.is_set():
                 if code == INTERRUPTED:

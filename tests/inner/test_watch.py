@@ -81,6 +81,13 @@ def test_watch_runs_again_on_changes_git_sees(tmp_path: Path) -> None:
         lines.wait_for("files changed: running again")
         lines.wait_for("build │ content: two")
         lines.wait_for("watching for changes")
+        config = project / ".circleci" / "config.yml"
+        good = config.read_text()
+        config.write_text(good.replace("steps:", "stpes:"))  # an edit breaks it: run 4 refused
+        lines.wait_for("config error")
+        lines.wait_for("watching for changes")
+        config.write_text(good)  # and the fix runs
+        lines.wait_for("build │ content: two")
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -88,7 +95,7 @@ def test_watch_runs_again_on_changes_git_sees(tmp_path: Path) -> None:
         finally:
             proc.kill()
     runs = [line for line in lines.seen if line.startswith("runner: run ")]
-    assert [r.split()[2] for r in runs] == ["1", "2", "3"]  # the ignored changes ran nothing
+    assert [r.split()[2] for r in runs] == ["1", "2", "3", "4"]  # ignored changes ran nothing
     slow = lines.seen.index("build │ sleeping")
     stopped = next(i for i, line in enumerate(lines.seen) if line.startswith("run 2 "))
     assert slow < stopped < lines.seen.index("build │ content: two")  # run 2 stopped first
