@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from runner.barrier import DeployBarrier
+from runner.config.substitute import substitutions
 from runner.environment import NodeFacts
 from runner.errors import ExitCode, Interrupted, UsageError
 from runner.events import (
@@ -124,6 +125,7 @@ class Engine:
             graph=self.graph,
             project=self.project,
             timings=RunTimings(TimingStore(self.state.root / "timings")),
+            workspace_from=self.options.workspace_from,
         )
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num
@@ -266,6 +268,7 @@ class Engine:
                 nodes=job.nodes,
                 parallelism=job.parallelism,
                 build_num=state.build_num,
+                substitutions=substitutions(job.job),
             )
         )
         for node in sorted(job.nodes, reverse=True):

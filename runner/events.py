@@ -74,6 +74,7 @@ class JobStarted(Event):
     nodes: tuple[int, ...]
     parallelism: int
     build_num: int
+    substitutions: tuple[str, ...] = ()  # ``--image FROM=TO``: "TO (for FROM)" per image
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

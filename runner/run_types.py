@@ -12,6 +12,7 @@ from runner.errors import ExitCode
 from runner.events import Status
 from runner.executors.base import NodeSpec
 from runner.graph import PlannedJob
+from runner.store.workspace_from import EarlierWorkspace
 
 if TYPE_CHECKING:
     from runner.debug.hooks import NodeHooks
@@ -42,6 +43,7 @@ class RunOptions:
     user: str = ""
     # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None
     debug: Callable[[NodeSpec, PlannedJob], NodeHooks | None] | None = None
+    workspace_from: EarlierWorkspace | None = None  # issue 18: --workspace-from RUN
 
 
 @dataclass(frozen=True, slots=True)

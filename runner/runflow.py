@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
+from runner.config.substitute import parse_rules, substitute_images
 from runner.contexts import contexts_path, load_contexts
 from runner.engine import Engine
 from runner.environment import parse_assignment, parse_env_file
@@ -44,6 +45,7 @@ class ProjectRequest:
     tag: str | None = None
     revision: str | None = None
     params: tuple[str, ...] = ()  # --param KEY=VALUE
+    images: tuple[str, ...] = ()  # --image FROM=TO (runner.config.substitute)
     orb_dir: Path | None = None
     primary_env_to_steps: bool = False  # issue 15: the pre-2020 rule for image environment
     offline: bool = False  # never ask CircleCI's orb registry (cache and vendored orbs only)
@@ -81,6 +83,7 @@ class RunRequest:
     from_step: str | None = None
     only_step: str | None = None
     resync: bool = True  # --from-step: refresh the restored checkout (--no-resync: keep it)
+    workspace_from: str | None = None  # a run number or "last": attach what it persisted
     docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
     # API ``build_parameters``: environment below every config and project value [ENV-2020].
     build_parameters: Mapping[str, str] = field(default_factory=dict)
@@ -115,8 +118,9 @@ def load(
     params = _params(request)
     pipeline_id = request.pipeline_id or str(uuid.uuid4())
     options = _load_options(request, project, params, pipeline_id, environ)
+    rules = parse_rules(request.images)  # a bad rule is refused before the config is read
     config = load_config(project.config_path, project.config_display, options)
-    return Loaded(project, config, pipeline_id)
+    return Loaded(project, substitute_images(config, rules), pipeline_id)
 
 
 def _load_options(
@@ -192,6 +196,15 @@ def _pipeline_values(
 
 
 def selection_for(request: RunRequest, project: Project) -> Selection:
+    git = project.git
+    if not request.jobs and git.in_git and git.sha and not git.branch and not git.tag:
+        # Workflows are filtered by branch; planning for no branch at all would silently run
+        # only the unfiltered ones (issue 18).
+        raise UsageError(
+            f"HEAD is detached (at {git.sha[:8]}): there is no branch to plan the workflows for",
+            hint="say which branch a push would go to: --branch NAME (or --tag TAG), "
+            "or name the jobs to run",
+        )
     return Selection(
         jobs=request.jobs,
         workflow=request.workflow,
@@ -342,6 +355,12 @@ def _run_options(
         from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
 
         debug = debug_hooks(request, graph, state_root, project_root)
+    earlier = None
+    if request.workspace_from is not None or debug is not None:
+        from runner.store.workspace_from import workspace_source
+
+        stepping = request.from_step is not None or request.only_step is not None
+        earlier = workspace_source(state_root, request.workspace_from, graph, stepping=stepping)
     # -e, --env-file and context values are secrets, as project variables and contexts are on
     # CircleCI; build parameters are not [ENV-2020]; the API's callback token is.
     secrets = (*env.values(), *(v for c in contexts.values() for v in c.values()),
@@ -357,6 +376,7 @@ def _run_options(
         ssh_mode=request.ssh_mode or request.shell,
         user=_user(),
         debug=debug,
+        workspace_from=earlier,
     )
 
 

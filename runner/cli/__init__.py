@@ -15,6 +15,7 @@ import typer
 
 from runner import __version__
 from runner.cli import (
+    artifacts_cmd,
     clean_cmd,
     config_cmd,
     history_cmd,
@@ -58,6 +59,7 @@ clean_cmd.register(app)
 serve_cmd.register(app)
 history_cmd.register(app)
 shell_cmd.register(app)
+artifacts_cmd.register(app)
 
 
 def main() -> None:

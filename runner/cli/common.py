@@ -18,15 +18,36 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-CONFIG = typer.Option(None, "-c", "--config", help="Config file (default: .circleci/config.yml).")
-PROJECT_DIR = typer.Option(
-    None, "-C", "--project-dir", help="Project directory (default: the git top level)."
+# Help panels of `runner run --help` (and the commands sharing its options), so it reads at 80
+# columns (issue 18).
+PROJECT = "Project"
+SELECTION = "Selection"
+ENVIRONMENT = "Environment"
+EXECUTORS = "Executors"
+DEBUGGING = "Debugging"
+OUTPUT = "Output"
+
+CONFIG = typer.Option(
+    None, "-c", "--config", help="Config file (default: .circleci/config.yml).",
+    rich_help_panel=PROJECT,
 )
-BRANCH = typer.Option(None, "--branch", help="Pretend the commit is on this branch.")
-TAG = typer.Option(None, "--tag", help="Pretend the commit carries this tag.")
-PARAM = typer.Option([], "--param", help="Pipeline parameter KEY=VALUE (2.1 configs; repeatable).")
+PROJECT_DIR = typer.Option(
+    None, "-C", "--project-dir", help="Project directory (default: the git top level).",
+    rich_help_panel=PROJECT,
+)
+BRANCH = typer.Option(
+    None, "--branch", help="Pretend the commit is on this branch.", rich_help_panel=SELECTION
+)
+TAG = typer.Option(
+    None, "--tag", help="Pretend the commit carries this tag.", rich_help_panel=SELECTION
+)
+PARAM = typer.Option(
+    [], "--param", help="Pipeline parameter KEY=VALUE (2.1 configs; repeatable).",
+    rich_help_panel=SELECTION,
+)
 ORB_DIR = typer.Option(
-    None, "--orb-dir", help="Vendored orbs (default: .circleci/orbs in the project)."
+    None, "--orb-dir", help="Vendored orbs (default: .circleci/orbs in the project).",
+    rich_help_panel=PROJECT,
 )
 ORB_HOST = typer.Option(
     None, "--orb-host",
@@ -48,6 +69,29 @@ STATE_DIR = typer.Option(
     "--state-dir",
     envvar="RUNNER_STATE_DIR",
     help="Where runs, logs and caches live (default: ~/.local/state/runner/<project>).",
+    rich_help_panel=PROJECT,
+)
+WORKFLOW = typer.Option(
+    None, "-w", "--workflow", help="Only this workflow (even a scheduled one).",
+    rich_help_panel=SELECTION,
+)
+PARALLELISM = typer.Option(
+    None, "--parallelism", "--node-total", min=1, metavar="N",
+    help="Override every job's parallelism (its node count).", rich_help_panel=SELECTION,
+)
+NODE_INDEX = typer.Option(
+    None, "--node-index", "--index", min=0, metavar="I",
+    help="Run only this node (from 0) of each job.", rich_help_panel=SELECTION,
+)
+WITH_REQUIRES = typer.Option(
+    False, "--with-requires",
+    help="Also the jobs the named jobs require in their workflow, first.",
+    rich_help_panel=SELECTION,
+)
+IMAGE = typer.Option(
+    [], "--image", metavar="FROM=TO",
+    help="Run image TO where the config says FROM (FROM may end in *).",
+    rich_help_panel=EXECUTORS,
 )
 
 
@@ -87,6 +131,7 @@ def project_request(
     orb_host: str | None = None,
     offline: bool = False,
     schedule: str | None = None,
+    images: list[str] | None = None,
 ) -> ProjectRequest:
     from runner.runflow import ProjectRequest
 
@@ -102,6 +147,7 @@ def project_request(
         orb_host=orb_host,
         offline=offline,
         schedule=schedule or None,
+        images=tuple(images or ()),
     )
 
 

@@ -34,3 +34,18 @@ def process(
     request = common.project_request(config, project_dir, branch, tag, param, orb_dir,
                                      orb_host=orb_host, offline=offline, schedule=scheduled)
     sys.stdout.write(common.call(lambda: runflow.process_text(request)))
+
+
+@config_app.command(name="show")
+def show(
+    ctx: typer.Context, config: Path = common.CONFIG, project_dir: Path = common.PROJECT_DIR
+) -> None:
+    """Print `runner run`'s settings: the value of each, and where it came from (the
+    user's runner.yml, the project's .circleci/runner.yml, or the default)."""
+    from runner.cli.run_settings import describe, option_kinds, read_settings
+
+    root = ctx.find_root()
+    run_command = root.command.get_command(root, "run")  # type: ignore[attr-defined]
+    kinds = option_kinds(run_command)
+    settings = common.call(lambda: read_settings(config, project_dir, kinds))
+    sys.stdout.write(describe(ctx, run_command, settings, kinds))

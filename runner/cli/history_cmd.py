@@ -59,19 +59,25 @@ def history(
 
 
 def logs(
-    run: int = typer.Argument(..., help="The run number (see `runner history`)."),
+    run: str = typer.Argument(
+        ..., help="The run number (see `runner history`), or 'last' (the newest)."
+    ),
     job: str = typer.Argument(None, help="The job (default: every job of the run)."),
     node: int = typer.Option(None, "--node", min=0, help="Only this node."),
-    step: int = typer.Option(None, "--step", min=0, help="Only this step (its number, from 0)."),
+    step: str = typer.Option(
+        None, "--step", metavar="STEP", help="Only this step: its number (from 0) or its name."
+    ),
     config: Path = common.CONFIG,
     project_dir: Path = common.PROJECT_DIR,
     state_dir: Path = common.STATE_DIR,
 ) -> None:
     """Print the stored step logs of a run, a job, a node or a step."""
     from runner.report.history import LogQuery, write_logs
+    from runner.store.run_ref import run_number
 
     store = common.call(lambda: _store(config, project_dir, state_dir))
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    query = LogQuery(run=run, job=job, node=node, step=step, color=color)
+    number = common.call(lambda: run_number(store, run))
+    query = LogQuery(run=number, job=job, node=node, step=step, color=color)
     code = common.call(lambda: write_logs(store, query, sys.stdout))
     raise typer.Exit(code)

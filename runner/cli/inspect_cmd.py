@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -23,17 +24,22 @@ def list_jobs(
     orb_dir: Path = common.ORB_DIR,
     orb_host: str = common.ORB_HOST,
     offline: bool = common.OFFLINE,
+    image: list[str] = common.IMAGE,
+    json_output: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
     """List jobs (executor, parallelism, steps) and workflows."""
     from runner import runflow
-    from runner.report.listing import render_listing
+    from runner.report.listing import listing_json, render_listing
     from runner.sanitize import visible_lines
 
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
-                                     orb_host=orb_host, offline=offline)
+                                     orb_host=orb_host, offline=offline, images=image)
     loaded = common.call(lambda: runflow.load(request))
     common.echo_warnings(loaded.config)
-    sys.stdout.write(visible_lines(render_listing(loaded.config)))  # names may hold controls
+    if json_output:
+        sys.stdout.write(json.dumps(listing_json(loaded.config), indent=2) + "\n")
+    else:  # names may hold controls
+        sys.stdout.write(visible_lines(render_listing(loaded.config)))
 
 
 def validate(
@@ -64,7 +70,7 @@ def plan(
     jobs: list[str] = typer.Argument(None, help="Jobs to plan (default: as `runner run`)."),
     config: Path = common.CONFIG,
     project_dir: Path = common.PROJECT_DIR,
-    workflow: str = typer.Option(None, "-w", "--workflow"),
+    workflow: str = common.WORKFLOW,
     branch: str = common.BRANCH,
     tag: str = common.TAG,
     scheduled: str = common.SCHEDULED,
@@ -73,10 +79,16 @@ def plan(
     orb_host: str = common.ORB_HOST,
     offline: bool = common.OFFLINE,
     primary_env_to_steps: bool = common.PRIMARY_ENV,
-    parallelism: int = typer.Option(None, "--parallelism", "--node-total", min=1),
-    node_index: int = typer.Option(None, "--node-index", "--index", min=0),
-    with_requires: bool = typer.Option(False, "--with-requires"),
-    output: str = typer.Option("text", "--format", help="text | json | mermaid"),
+    parallelism: int = common.PARALLELISM,
+    node_index: int = common.NODE_INDEX,
+    with_requires: bool = common.WITH_REQUIRES,
+    image: list[str] = common.IMAGE,
+    output: str = typer.Option(
+        "text", "--format", help="text | json | mermaid.", rich_help_panel=common.OUTPUT
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="JSON (the same as --format json).", rich_help_panel=common.OUTPUT
+    ),
 ) -> None:
     """Show what `runner run` would run, without running it."""
     from runner import runflow
@@ -86,11 +98,13 @@ def plan(
 
     if output not in ("text", "json", "mermaid"):
         raise typer.BadParameter("--format takes text, json or mermaid")
+    if json_output:
+        output = "json"
     request = runflow.RunRequest(
         project=common.project_request(config, project_dir, branch, tag, param, orb_dir,
                                        primary_env_to_steps=primary_env_to_steps,
                                        orb_host=orb_host, offline=offline,
-                                       schedule=scheduled),
+                                       schedule=scheduled, images=image),
         jobs=tuple(jobs or ()),
         workflow=workflow,
         with_requires=with_requires,

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -14,6 +15,9 @@ import typer
 
 from runner.cli import common
 from runner.errors import ExitCode
+
+_SEL, _ENV, _EXE = common.SELECTION, common.ENVIRONMENT, common.EXECUTORS
+_DBG, _OUT = common.DEBUGGING, common.OUTPUT
 
 if TYPE_CHECKING:
     from runner.engine import Engine
@@ -24,110 +28,160 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
+    ctx: typer.Context,
     jobs: list[str] = typer.Argument(
         None, help="Jobs to run (default: the workflows, or 'build')."
     ),
     config: Path = common.CONFIG,
     project_dir: Path = common.PROJECT_DIR,
-    workflow: str = typer.Option(None, "-w", "--workflow", help="Run only this workflow."),
+    workflow: str = common.WORKFLOW,
     branch: str = common.BRANCH,
     tag: str = common.TAG,
     scheduled: str = common.SCHEDULED,
     param: list[str] = common.PARAM,
-    env: list[str] = typer.Option([], "-e", "--env", help="Variable NAME=value (repeatable)."),
-    env_file: list[Path] = typer.Option([], "--env-file", help="dotenv file of variables."),
+    with_requires: bool = common.WITH_REQUIRES,
+    parallelism: int = common.PARALLELISM,
+    node_index: int = common.NODE_INDEX,
+    approve: list[str] = typer.Option(
+        [], "--approve", help="Approve this approval job, or 'all'.", rich_help_panel=_SEL
+    ),
+    env: list[str] = typer.Option(
+        [], "-e", "--env", help="Variable NAME=value (repeatable).", rich_help_panel=_ENV
+    ),
+    env_file: list[Path] = typer.Option(
+        [], "--env-file", help="dotenv file of variables (repeatable).", rich_help_panel=_ENV
+    ),
     pass_env: list[str] = typer.Option(
-        [], "--pass-env", help="Pass this variable of your environment to machine jobs."
+        [], "--pass-env", help="Pass this variable of yours to machine jobs.",
+        rich_help_panel=_ENV,
     ),
-    parallelism: int = typer.Option(
-        None, "--parallelism", "--node-total", min=1, help="Override every job's parallelism."
+    contexts: Path = typer.Option(
+        None, "--contexts", help="Contexts file (see README).", rich_help_panel=_ENV
     ),
-    node_index: int = typer.Option(
-        None, "--node-index", "--index", min=0, help="Run only this node of each job."
+    workspace_from: str = typer.Option(
+        None, "--workspace-from", metavar="RUN",
+        help="Attach the workspace run RUN (a number or 'last') persisted.",
+        rich_help_panel=_ENV,
+    ),
+    image: list[str] = common.IMAGE,
+    pull: str = typer.Option(
+        "missing", "--pull", metavar="WHEN", show_default=False,
+        help="Pull images: missing (default) | never | always.", rich_help_panel=_EXE
     ),
     jobs_limit: int = typer.Option(
-        None, "-j", "--jobs", min=1, help="Nodes running at once (default: CPU count)."
+        None, "-j", "--jobs", min=1, metavar="N",
+        help="Nodes running at once (default: CPU count).",
+        rich_help_panel=_EXE,
     ),
     fail_fast: bool = typer.Option(
-        False, "--fail-fast", help="Stop everything at the first failure."
+        False, "--fail-fast", help="Stop everything at the first failure.", rich_help_panel=_EXE
     ),
-    with_requires: bool = typer.Option(
-        False, "--with-requires", help="Run the named jobs' upstream jobs first."
+    resource_limits: bool = typer.Option(
+        True, "--resource-limits/--no-resource-limits", show_default=False,
+        help="resource_class CPU and memory limits (default: on).", rich_help_panel=_EXE,
     ),
-    approve: list[str] = typer.Option([], "--approve", help="Approve this approval job, or 'all'."),
-    contexts: Path = typer.Option(None, "--contexts", help="Contexts file (see README)."),
+    remote_docker: bool = typer.Option(
+        True, "--remote-docker/--no-remote-docker", show_default=False,
+        help="Allow setup_remote_docker (default: on).", rich_help_panel=_EXE,
+    ),
     orb_dir: Path = common.ORB_DIR,
     orb_host: str = common.ORB_HOST,
     offline: bool = common.OFFLINE,
     primary_env_to_steps: bool = common.PRIMARY_ENV,
     state_dir: Path = common.STATE_DIR,
-    keep: bool = typer.Option(False, "--keep", help="Keep node homes and containers afterwards."),
+    keep: bool = typer.Option(
+        False, "--keep", help="Keep node homes and containers afterwards.", rich_help_panel=_DBG
+    ),
     shell: bool = typer.Option(
         False, "--shell", help="After a job's steps, a shell in its environment (node 0); "
-        "deploy steps are skipped, as in CircleCI's SSH reruns."
+        "deploy steps are skipped, as in CircleCI's SSH reruns.", rich_help_panel=_DBG,
     ),
     shell_on_failure: bool = typer.Option(
         False, "--shell-on-failure",
         help="When a step fails, a shell in its environment; the job goes on after it.",
+        rich_help_panel=_DBG,
     ),
     from_step: str = typer.Option(
         None, "--from-step", metavar="N",
         help="Start the job at step N (from 0, or a name), restoring a kept earlier run.",
+        rich_help_panel=_DBG,
     ),
     only_step: str = typer.Option(
-        None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step)."
+        None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step).",
+        rich_help_panel=_DBG,
     ),
     resync: bool = typer.Option(
-        True, "--resync/--no-resync",
+        True, "--resync/--no-resync", show_default=False,
         help="With --from-step: refresh the restored checkout from the working tree (default).",
+        rich_help_panel=_DBG,
     ),
-    json_output: bool = typer.Option(False, "--json", help="JSON lines events instead of text."),
-    color: bool = typer.Option(None, "--color/--no-color", help="Colour (default: on a terminal)."),
-    pull: str = typer.Option("missing", "--pull", help="Images: missing | never | always."),
-    resource_limits: bool = typer.Option(
-        True,
-        "--resource-limits/--no-resource-limits",
-        help="Apply resource_class CPU and memory limits.",
+    watch: bool = typer.Option(
+        False, "--watch", help="Run again whenever a file of the project changes.",
+        rich_help_panel=_DBG,
     ),
-    remote_docker: bool = typer.Option(
-        True,
-        "--remote-docker/--no-remote-docker",
-        help="Allow setup_remote_docker (the host's engine).",
+    json_output: bool = typer.Option(
+        False, "--json", help="JSON lines events instead of text.", rich_help_panel=_OUT
+    ),
+    color: bool = typer.Option(
+        None, "--color/--no-color", help="Colour (default: on a terminal).", rich_help_panel=_OUT
     ),
 ) -> None:
-    """Run jobs: the workflows that apply to this branch, 'build', or the named JOBs."""
+    """Run jobs: the workflows that apply to this branch, 'build', or the named JOBs.
+
+    Defaults for these options can be set in .circleci/runner.yml and
+    $XDG_CONFIG_HOME/runner/runner.yml (see `runner config show`)."""
+    from runner.cli.run_settings import apply_settings
     from runner.runflow import RunRequest
 
+    o = apply_settings(ctx)
     request = RunRequest(
-        project=common.project_request(config, project_dir, branch, tag, param, orb_dir, state_dir,
-                                       primary_env_to_steps=primary_env_to_steps,
-                                       orb_host=orb_host, offline=offline, schedule=scheduled),
+        project=common.project_request(
+            config, project_dir, o["branch"], o["tag"], o["param"], o["orb_dir"],
+            o["state_dir"], images=o["image"], primary_env_to_steps=o["primary_env_to_steps"],
+            orb_host=o["orb_host"], offline=o["offline"], schedule=o["scheduled"],
+        ),
         jobs=tuple(jobs or ()),
-        workflow=workflow,
-        with_requires=with_requires,
-        env=tuple(env),
-        env_files=tuple(env_file),
-        pass_env=tuple(pass_env),
-        parallelism=parallelism,
-        node_index=node_index,
-        jobs_limit=jobs_limit,
-        fail_fast=fail_fast,
-        approve=tuple(approve),
-        contexts_file=contexts,
-        keep=keep,
-        shell=shell,
-        shell_on_failure=shell_on_failure,
-        from_step=from_step,
-        only_step=only_step,
-        resync=resync,
-        docker={"pull": pull, "resource_limits": resource_limits, "remote_docker": remote_docker},
+        workflow=o["workflow"],
+        with_requires=o["with_requires"],
+        env=tuple(o["env"]),
+        env_files=tuple(o["env_file"]),
+        pass_env=tuple(o["pass_env"]),
+        parallelism=o["parallelism"],
+        node_index=o["node_index"],
+        jobs_limit=o["jobs_limit"],
+        fail_fast=o["fail_fast"],
+        approve=tuple(o["approve"]),
+        contexts_file=o["contexts"],
+        keep=o["keep"],
+        shell=o["shell"],
+        shell_on_failure=o["shell_on_failure"],
+        from_step=o["from_step"],
+        only_step=o["only_step"],
+        resync=o["resync"],
+        workspace_from=o["workspace_from"],
+        docker={"pull": o["pull"], "resource_limits": o["resource_limits"],
+                "remote_docker": o["remote_docker"]},
     )
-    code = common.call(lambda: _execute(request, json_output, common.color_choice(color)))
+    json_out, colour = o["json_output"], common.color_choice(o["color"])
+    if o["watch"]:
+        from runner.cli.watch import watch_runs
+
+        code = common.call(lambda: watch_runs(
+            request, lambda hook: _execute(request, json_out, colour, hook)
+        ))
+    else:
+        code = common.call(lambda: _execute(request, json_out, colour))
     raise typer.Exit(code)
 
 
-def _execute(request: object, json_output: bool, color: bool | None) -> int:
+def _execute(
+    request: object,
+    json_output: bool,
+    color: bool | None,
+    on_engine: Callable[[Engine], None] = lambda _e: None,
+) -> int:
     from runner import runflow
+    from runner.cli.hold import HeldWhileShell
     from runner.events import Subscriber
 
     assert isinstance(request, runflow.RunRequest)
@@ -135,11 +189,11 @@ def _execute(request: object, json_output: bool, color: bool | None) -> int:
     if json_output:
         from runner.report.jsonl import JsonLinesReporter
 
-        subscribers.append(JsonLinesReporter(sys.stdout))
+        subscribers.append(HeldWhileShell(JsonLinesReporter(sys.stdout)))
     else:
         from runner.report.console import ConsoleReporter
 
-        subscribers.append(ConsoleReporter(sys.stdout, color=color))
+        subscribers.append(HeldWhileShell(ConsoleReporter(sys.stdout, color=color)))
     from runner.store.recorder import HistoryRecorder
 
     recorder = HistoryRecorder(source="cli")  # `runner history`/`logs` and the API read it
@@ -150,11 +204,21 @@ def _execute(request: object, json_output: bool, color: bool | None) -> int:
             request,
             subscribers=subscribers,
             approver=_terminal_approver if sys.stdin.isatty() and not json_output else None,
-            on_engine=recorder.chain(guard.attach),
+            on_engine=recorder.chain(_both(guard.attach, on_engine)),
         )
     if guard.output_closed:  # the run was stopped for it; see ExitCode.OUTPUT_CLOSED
         return int(ExitCode.OUTPUT_CLOSED)
     return int(result.exit_code)
+
+
+def _both(
+    first: Callable[[Engine], None], second: Callable[[Engine], None]
+) -> Callable[[Engine], None]:
+    def both(engine: Engine) -> None:
+        first(engine)
+        second(engine)
+
+    return both
 
 
 def _terminal_approver(name: str) -> bool:

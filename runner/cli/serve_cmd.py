@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     project: list[Path] = typer.Option(
-        [], "--project", "-C", help="A project to serve (repeatable; default: the current one)."
+        [], "--project-dir", "--project", "-C",
+        help="A project to serve (repeatable; default: the current one).",
     ),
     host: str = typer.Option(
         "127.0.0.1", "--host", help="Address to bind (default loopback; others get a warning)."

@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 def shell(
-    run: int = typer.Argument(..., help="The run number (see `runner history`)."),
+    run: str = typer.Argument(
+        ..., help="The run number (see `runner history`), or 'last' (the newest kept)."
+    ),
     job: str = typer.Argument(None, help="The job (needed when the run kept several)."),
     node: int = typer.Option(None, "--node", min=0, help="This node (default: the lowest kept)."),
     config: Path = common.CONFIG,

@@ -176,6 +176,8 @@ class DockerImage:
     environment: Mapping[str, str] = field(default_factory=frozen_env)
     auth: RegistryAuth | None = None
     aws_auth: Mapping[str, str] | None = None
+    # ``runner run --image FROM=TO`` (runner.config.substitute): the image the config named
+    substituted: str | None = None
     mark: Mark | None = field(default=None, compare=False)
 
 

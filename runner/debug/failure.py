@@ -105,4 +105,17 @@ def report_lines(
             lines.append(f"    {name}" + (f": {message}" if message else ""))
         if len(failed) > TESTS_SHOWN:
             lines.append(f"    ... and {len(failed) - TESTS_SHOWN} more")
-    return lines
+    return lines + next_tries(job, node, index)
+
+
+def next_tries(job: str, node: int | None, index: int) -> list[str]:
+    """The report ends with what to try next (issue 18): a shell where the step fails, or the
+    job again from that step (runner.debug: ``--shell-on-failure``, ``--from-step``)."""
+    node_flag = f" --node-index {node}" if node is not None else ""
+    shell = f"runner run {job}{node_flag} --shell-on-failure"
+    again = f"runner run {job}{node_flag} --from-step {index}"
+    width = max(len(shell), len(again))
+    return [
+        f"  next: {shell:<{width}}  (a shell where it fails)",
+        f"        {again:<{width}}  (again from this step)",
+    ]

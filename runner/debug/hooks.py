@@ -196,7 +196,9 @@ class DebugNode:
             configured=configured, has_bash=session.has_bash, env=env, cwd=cwd,
             task_data=session.task_data, label=self._label(), tty=tty,
         )
-        say(lines, self.plan.out)
+        # runner.cli.hold: the terminal's reporter waits while the shell is open
+        say([*lines, "runner: output of other jobs and nodes waits until the shell ends"],
+            self.plan.out)
         try:
             code = open_shell(session, plan, tty=tty)
         except (RunnerError, OSError) as exc:

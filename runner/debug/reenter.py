@@ -19,11 +19,13 @@ from runner.runflow import ProjectRequest, open_project
 from runner.store.state import StateDir, resolve_root
 
 
-def enter_kept(request: ProjectRequest, *, run: int, job: str | None, node: int | None) -> int:
-    """Open the shell; returns its exit status."""
+def enter_kept(request: ProjectRequest, *, run: str, job: str | None, node: int | None) -> int:
+    """Open the shell; returns its exit status. ``run`` is a number, or ``last``: the newest
+    run that kept an environment."""
     project = open_project(request)
     state = StateDir(resolve_root(project.root, request.state_dir, os.environ))
-    kept = choose(records(state, str(run)), run, job, node)
+    number = _run_number(state, run)
+    kept = choose(records(state, str(number)), number, job, node)
     place = place_for(kept)
     if not place.alive(kept):
         raise EnvironmentFailure(
@@ -42,6 +44,19 @@ def enter_kept(request: ProjectRequest, *, run: int, job: str | None, node: int 
         f"{kept.workdir}; `exit` leaves it in place (`runner clean` removes it)"
     ])
     return place.enter(kept, plan.argv, env=plan.env, tty=tty)
+
+
+def _run_number(state: StateDir, run: str) -> int:
+    if run.isdigit():
+        return int(run)
+    if run != "last":
+        raise UsageError(f"RUN takes a run number or 'last', got {run!r}")
+    kept = records(state)
+    if not kept:
+        raise UsageError(
+            "no run kept an environment", hint="`runner run --keep` keeps one"
+        )
+    return int(kept[0].run)
 
 
 def choose(found: list[KeptNode], run: int, job: str | None, node: int | None) -> KeptNode:

@@ -44,6 +44,12 @@ def attached() -> bool:
     return _attached.is_set() or time.monotonic() - _ended_at < SIGNAL_LATENCY
 
 
+def holding_terminal() -> bool:
+    """Whether an interactive program owns the terminal right now: reporters hold their output
+    (runner.cli.hold) until it ends."""
+    return _attached.is_set()
+
+
 def stdin_is_tty() -> bool:
     try:
         return os.isatty(0)

@@ -27,6 +27,7 @@ from runner.events import (
     StepOutput,
     StepStarted,
 )
+from runner.report.duration import fmt_duration
 from runner.report.summary import RunSummary
 from runner.sanitize import strip_sgr, visible
 
@@ -43,13 +44,6 @@ _MARKS = {
 }
 _PALETTE = ("cyan", "magenta", "blue", "green", "yellow", "bright_cyan", "bright_magenta")
 COMMAND_LINES_SHOWN = 6
-
-
-def fmt_duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.2f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
 
 
 class _Console(Console):
@@ -112,10 +106,11 @@ class ConsoleReporter:
     def _on_job_started(self, e: JobStarted) -> None:
         self._parallel[e.job] = e.parallelism > 1
         nodes = f"{len(e.nodes)} of {e.parallelism} nodes" if e.parallelism > 1 else "1 node"
+        images = f" ({', '.join(e.substitutions)})" if e.substitutions else ""
         self._line(
             Text("▶ ", style="bold"),
             self._who(e.job, None),
-            Text(f"  {e.executor}, {nodes}, build #{e.build_num}", style="dim"),
+            Text(f"  {e.executor}{images}, {nodes}, build #{e.build_num}", style="dim"),
         )
 
     def _on_step_started(self, e: StepStarted) -> None:
@@ -125,7 +120,8 @@ class ConsoleReporter:
             lines = e.command.rstrip("\n").splitlines()
             shown = [e.shell or "", *lines[:COMMAND_LINES_SHOWN]]
             if len(lines) > COMMAND_LINES_SHOWN:
-                shown.append(f"... ({len(lines) - COMMAND_LINES_SHOWN} more lines)")
+                more = len(lines) - COMMAND_LINES_SHOWN
+                shown.append(f"... ({more} more line{'s' * (more != 1)})")
             for line in shown:
                 self._line(who, Text(" │ ", style="dim"), Text(visible(line), style="dim"))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runner.errors import UsageError, did_you_mean
-from runner.explain import format_duration
+from runner.report.duration import fmt_duration
 from runner.sanitize import clean, strip_sgr, visible
 from runner.store.history import HistoryStore, JobRow, RunRow, StepRow
 
@@ -32,7 +32,7 @@ def history_table(runs: list[RunRow], jobs: dict[int, list[JobRow]]) -> str:
     for run in runs:
         start = run.started_at or run.queued_at
         took = (
-            format_duration(run.stopped_at - start) if run.stopped_at and start else ""
+            fmt_duration(run.stopped_at - start) if run.stopped_at and start else ""
         )
         rows.append((
             str(run.run),
@@ -59,7 +59,7 @@ class LogQuery:
     run: int
     job: str | None = None
     node: int | None = None
-    step: int | None = None
+    step: str | None = None  # a number from 0, or a step's name
     color: bool = False  # keep the steps' colour (on a terminal)
 
 
@@ -70,15 +70,19 @@ def write_logs(store: HistoryStore, query: LogQuery, out: IO[str]) -> int:
             f"no run {query.run} in this project's history", hint="see `runner history`"
         )
     jobs = _jobs(store, run, query.job)
-    steps = [
+    every = [
         (job, s)
         for job in jobs
         for s in sorted(store.steps(run.run, job.job), key=lambda s: (s.node, s.idx))
-        if (query.node is None or s.node == query.node)
-        and (query.step is None or s.idx == query.step)
+        if query.node is None or s.node == query.node
     ]
+    steps = [(job, s) for job, s in every if query.step is None or _is_step(s, query.step)]
     if not steps:
-        raise UsageError("no step matches", hint="leave out --node/--step to see every step")
+        names = sorted({s.name.splitlines()[0] for _, s in every if s.name})
+        hint = did_you_mean(query.step or "", names) if query.step else None
+        raise UsageError(
+            "no step matches", hint=hint or "leave out --node/--step to see every step"
+        )
     headers = len(steps) > 1
     for job, step in steps:
         if headers:
@@ -88,6 +92,15 @@ def write_logs(store: HistoryStore, query: LogQuery, out: IO[str]) -> int:
         out.write(text if query.color else strip_sgr(text))
     out.flush()
     return 0
+
+
+def _is_step(step: StepRow, wanted: str) -> bool:
+    """``--step 2`` or ``--step Compile``: a number, else the step's name (its first line),
+    as ``runner run --from-step`` takes them."""
+    if wanted.isdigit():
+        return step.idx == int(wanted)
+    name = step.name.strip()
+    return wanted in (name, name.splitlines()[0] if name else "")
 
 
 def _jobs(store: HistoryStore, run: RunRow, wanted: str | None) -> list[JobRow]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from runner.config import model as m
 
 
@@ -39,3 +41,36 @@ def render_listing(config: m.Config) -> str:
                 label = entry.name if entry.name == kind else f"{entry.name} ({kind})"
                 lines.append(f"    - {label}{reqs}")
     return "\n".join(lines) + "\n"
+
+
+def listing_json(config: m.Config) -> dict[str, Any]:
+    """``runner list --json``: the same facts as the text, as data."""
+    return {
+        "jobs": [
+            {
+                "name": name,
+                "executor": job.executor.kind,
+                "images": [
+                    {"image": i.image, "for": i.substituted}
+                    for i in getattr(job.executor, "images", ())
+                ],
+                "parallelism": job.parallelism,
+                "steps": len(job.steps),
+                "deploy": job.has_deploy,
+            }
+            for name, job in config.jobs.items()
+        ],
+        "workflows": [
+            {
+                "name": workflow.name,
+                "scheduled": workflow.scheduled,
+                "enabled": workflow.enabled,
+                "jobs": [
+                    {"name": e.name, "job": None if e.approval else e.job,
+                     "type": "approval" if e.approval else "build", "requires": list(e.requires)}
+                    for e in workflow.jobs
+                ],
+            }
+            for workflow in config.workflows.values()
+        ],
+    }

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from runner.config import model as m
+from runner.config.substitute import substitutions
 from runner.graph import JobGraph, PlannedJob
 from runner.report.listing import executor_text
 
@@ -50,6 +51,10 @@ def plan_dict(graph: JobGraph, *, branch: str, tag: str) -> dict[str, Any]:
                 "nodes": list(j.nodes),
                 "requires": list(j.requires),
                 "contexts": list(j.contexts),
+                "images": [
+                    {"image": i.image, "for": i.substituted}
+                    for i in (getattr(j.job.executor, "images", ()) if j.job else ())
+                ],
                 "steps": _steps(j),
             }
             for j in graph.jobs
@@ -76,6 +81,7 @@ def render_text(graph: JobGraph, *, branch: str, tag: str) -> str:
         )
         ctx = f"  contexts {', '.join(job.contexts)}" if job.contexts else ""
         lines.append(f"  {job.id}: {executor_text(job.job)}, {nodes}{reqs}{ctx}")
+        lines.extend(f"    image {text} (--image)" for text in substitutions(job.job))
         for step in _steps(job):
             note = f"  [{step['note']}]" if "note" in step else ""
             when = f" (when {step['when']})" if step["when"] != "on_success" else ""

@@ -25,6 +25,7 @@ from runner.events import (
     TestResultsStored,
     TestsReportedTwice,
 )
+from runner.report.duration import fmt_duration
 from runner.report.tests import render_test_results, test_results_dict
 from runner.sanitize import strip_sgr, visible
 
@@ -60,10 +61,12 @@ class RunSummary:
     tests: list[TestResultsStored] = field(default_factory=list)
     twice: list[TestsReportedTwice] = field(default_factory=list)  # split gone wrong
     run_id: str | None = None  # for the `runner logs` command a failure report names
+    order: dict[str, int] = field(default_factory=dict)  # the planned (workflow) order
 
     def add(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.run_id = event.run_id
+            self.order = {job: i for i, job in enumerate(event.jobs)}
         if isinstance(event, TestResultsStored):
             self.tests.append(event)
         if isinstance(event, TestsReportedTwice):
@@ -93,7 +96,12 @@ class RunSummary:
         ]
 
     def ordered(self) -> list[StepRecord]:
-        return sorted(self.steps.values(), key=lambda r: (r.job, r.node, r.index))
+        """In the order the jobs were planned (workflow order), then node and step."""
+        last = len(self.order)
+        return sorted(
+            self.steps.values(),
+            key=lambda r: (self.order.get(r.job, last), r.job, r.node, r.index),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -111,28 +119,22 @@ class RunSummary:
             table.add_column(
                 column, justify="right" if column == "duration" else "left", no_wrap=True
             )
-        for record in self.ordered():
-            outcome = record.finished.outcome if record.finished else None
-            status = outcome.status if outcome else Status.RUNNING
-            node = str(record.node) if self.parallel.get(record.job, 1) > 1 else ""
-            table.add_row(  # names are Text: never read as markup (issue 14)
-                Text(visible(record.job)),
-                node,
-                Text(_short(record.name)),
-                Text(status.value, style=_STYLE.get(status, "")),
-                f"{outcome.duration:.2f}s" if outcome else "",
-            )
-        for job_id, finished in self.jobs.items():
-            if finished.status in (Status.BLOCKED, Status.WAITING, Status.CANCELLED) and not any(
-                r.job == job_id for r in self.steps.values()
-            ):
-                table.add_row(
-                    Text(visible(job_id)),
-                    "",
-                    Text(visible(finished.message or "-"), style="dim"),
-                    Text(finished.status.value, style=_STYLE[finished.status]),
-                    "",
-                )
+        last = len(self.order)
+        stepless = [
+            (job_id, finished) for job_id, finished in self.jobs.items()
+            if finished.status in (Status.BLOCKED, Status.WAITING, Status.CANCELLED)
+            and not any(r.job == job_id for r in self.steps.values())
+        ]
+        rows = [(self.order.get(r.job, last), r.job, 0, self._step_row(r)) for r in self.ordered()]
+        rows += [
+            (self.order.get(job_id, last), job_id, 1, (
+                Text(visible(job_id)), "", Text(visible(finished.message or "-"), style="dim"),
+                Text(finished.status.value, style=_STYLE[finished.status]), "",
+            ))
+            for job_id, finished in stepless
+        ]
+        for *_key, row in sorted(rows, key=lambda r: r[:3]):
+            table.add_row(*row)
         console.print()
         if table.row_count:
             console.print(table)
@@ -142,8 +144,19 @@ class RunSummary:
         style = _STYLE.get(end.status, "")
         waiting = end.status is Status.WAITING
         state = "on hold, waiting for approval" if waiting else end.status.value
-        console.print(
-            Text(f"\nrun {end.run_id} {state} in {end.duration:.2f}s", style=f"bold {style}")
+        took = fmt_duration(end.duration)
+        console.print(Text(f"\nrun {end.run_id} {state} in {took}", style=f"bold {style}"))
+
+    def _step_row(self, record: StepRecord) -> tuple[Text, str, Text, Text, str]:
+        outcome = record.finished.outcome if record.finished else None
+        status = outcome.status if outcome else Status.RUNNING
+        node = str(record.node) if self.parallel.get(record.job, 1) > 1 else ""
+        return (  # names are Text: never read as markup (issue 14)
+            Text(visible(record.job)),
+            node,
+            Text(_short(record.name)),
+            Text(status.value, style=_STYLE.get(status, "")),
+            fmt_duration(outcome.duration) if outcome else "",
         )
 
     def _render_failure(self, console: Console, record: StepRecord) -> None:

@@ -71,5 +71,10 @@ def checkout(step: Step, ctx: StepContext) -> StepOutcome:
     if note:
         ctx.notice(note)
     ctx.session.put_files(dest, ctx.project_root, names)
-    ctx.sink.write(f"Copied {len(names)} files of the working tree into {dest}\n".encode())
+    # The count a person checks against their tree: its files, not the .git files copied along.
+    tree = sum(1 for n in names if n != ".git" and not n.startswith(".git/"))
+    git = " and its .git" if tree != len(names) else ""
+    ctx.sink.write(
+        f"Copied {tree} file{'s' * (tree != 1)} of the working tree{git} into {dest}\n".encode()
+    )
     return StepOutcome(status=Status.PASSED)

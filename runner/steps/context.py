@@ -15,6 +15,7 @@ from runner.output import StepSink
 from runner.project import Project
 from runner.store.job_timings import RunTimings
 from runner.store.state import StateDir
+from runner.store.workspace_from import EarlierWorkspace
 
 
 @dataclass
@@ -38,6 +39,7 @@ class RunServices:
     graph: JobGraph  # workspaces are layered in the order of the graph
     project: Project
     timings: RunTimings  # one snapshot per job run, written after the job (issue 13)
+    workspace_from: EarlierWorkspace | None = None  # --workspace-from RUN
 
 
 @dataclass

@@ -106,9 +106,15 @@ def attach_workspace(step: Step, ctx: StepContext) -> StepOutcome:
     assert isinstance(step, AttachWorkspaceStep)
     at = ctx.session.resolve(step.at, ctx.workdir)
     try:
-        layers = plan(workspace_store(ctx), ctx.services.graph, ctx.planned.id)
+        layers = plan(
+            workspace_store(ctx), ctx.services.graph, ctx.planned.id,
+            ctx.services.workspace_from,
+        )
     except WorkspaceError as exc:
         return StepOutcome(status=Status.FAILED, message=exc.render())
+    if ctx.services.workspace_from is not None:
+        run = ctx.services.workspace_from.run
+        ctx.sink.write(f"With the workspace run {run} persisted (--workspace-from)\n".encode())
     ctx.sink.write(b"Downloading workspace layers\n")
     for layer in layers.layers:
         ctx.sink.write(f"  {layer.label}: {human_size(layer.size)}\n".encode())

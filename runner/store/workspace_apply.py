@@ -18,6 +18,7 @@ from runner.archive import ArchiveError, MemberChecker, from_writer, scan
 from runner.errors import RunnerError
 from runner.graph import JobGraph
 from runner.store.files import open_archive, verify
+from runner.store.workspace_from import EarlierWorkspace
 from runner.store.workspaces import Layer, LayerPart, WorkspaceStore, place
 
 
@@ -50,29 +51,41 @@ class Plan:
         return sum(layer.size for layer in self.layers)
 
 
-def plan(store: WorkspaceStore, graph: JobGraph, job_id: str) -> Plan:
+def plan(
+    store: WorkspaceStore,
+    graph: JobGraph,
+    job_id: str,
+    earlier: EarlierWorkspace | None = None,
+) -> Plan:
     """The layers to apply, or WorkspaceError: missing or damaged layers, no workspace at
-    all, or concurrent layers holding the same file."""
+    all, or concurrent layers holding the same file. ``earlier`` (``--workspace-from``) puts
+    an earlier run's layers first; this run's upstream jobs replace theirs."""
     jobs = upstream(graph, job_id)
     layers: list[Layer] = []
     problems: list[str] = []
+    if earlier is not None:
+        layers, problems = earlier.layers(job_id, skip=set(jobs))
+        _check_conflicts(layers, earlier.ancestors())
+    mine: list[Layer] = []
     for job in jobs:
         found, broken = store.layers_of(job)
-        layers += found
+        mine += found
         problems += [f"{job} layer {item}" for item in broken]
     if problems:
         raise WorkspaceError(
             "the workspace is incomplete, refusing to attach part of it: " + "; ".join(problems)
         )
-    if not layers:
+    if not layers and not mine:
         names = ", ".join(jobs) or "none in this run"
+        where = "in this run" if earlier is None else f"in this run or in run {earlier.run}"
         raise WorkspaceError(
             f"there is no workspace to attach: no job upstream of {job_id} ({names}) persisted "
-            "one in this run",
-            hint="run the jobs that persist it too (a workflow, or --with-requires)",
+            f"one {where}",
+            hint="run the jobs that persist it too (a workflow, or --with-requires), or "
+            "attach what an earlier run persisted: --workspace-from RUN (a number, or last)",
         )
-    _check_conflicts(layers, _ancestors(graph))
-    return Plan(tuple(layers))
+    _check_conflicts(mine, _ancestors(graph))
+    return Plan(tuple(layers + mine))
 
 
 def _concurrent(a: Layer, b: Layer, ancestors: dict[str, set[str]]) -> bool:

@@ -28,7 +28,8 @@ def orbs(*missing: tuple[int, int, str, str]) -> list[str]:
     none are vendored for these configs: each orb used is named at its line under ``orbs:``."""
     return [
         f"{line}:{col}: orbs.{alias}: orb '{ref}' is not vendored (no orb directory is set); "
-        f"runner never downloads orbs (save its source: circleci orb source {ref} > "
+        f"runner never downloads orbs (save its source: mkdir -p "
+        f".circleci/orbs/{ref.split('/')[0]} && circleci orb source {ref} > "
         f".circleci/orbs/{ref}.yml)"
         for line, col, alias, ref in missing
     ]

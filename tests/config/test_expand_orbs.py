@@ -152,8 +152,8 @@ def test_a_missing_orb_without_an_orb_directory() -> None:
     text = VENDORED.replace("greeter/hello", "unused/hello")
     assert error(text) == (
         "config.yml:4:11: orbs.unused: orb 'acme/absent@9.9.9' is not vendored (no orb directory "
-        "is set); runner never downloads orbs (save its source: circleci orb source "
-        "acme/absent@9.9.9 > .circleci/orbs/acme/absent@9.9.9.yml)"
+        "is set); runner never downloads orbs (save its source: mkdir -p .circleci/orbs/acme && "
+        "circleci orb source acme/absent@9.9.9 > .circleci/orbs/acme/absent@9.9.9.yml)"
     )
 
 
@@ -162,8 +162,8 @@ def test_a_missing_orb_in_the_orb_directory() -> None:
     file = ORBS / "acme" / "absent@9.9.9.yml"
     assert error(text, orb_dir=ORBS) == (
         f"config.yml:4:11: orbs.unused: orb 'acme/absent@9.9.9' is not vendored ({file} does not "
-        f"exist); runner never downloads orbs (save its source: circleci orb source "
-        f"acme/absent@9.9.9 > {file})"
+        f"exist); runner never downloads orbs (save its source: mkdir -p {file.parent} && "
+        f"circleci orb source acme/absent@9.9.9 > {file})"
     )
 
 

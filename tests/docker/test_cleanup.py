@@ -102,8 +102,11 @@ def test_keep_prints_how_to_enter_and_clean_removes_only_ours(
     names = {box.name: box.labels["com.runner.role"] for box in kept}
     assert sorted(names.values()) == ["primary", "service:cache"]
     for name, role in names.items():
-        shell = "bash" if role == "primary" else "sh"
-        assert f"docker exec -it {name} {shell}" in result.stdout
+        hint = (
+            f"docker exec -it -u 0 -w /root/project -e HOME=/root {name} bash\n"
+            if role == "primary" else f"docker exec -it {name} sh\n"
+        )
+        assert f" container: {hint}" in result.stdout
     import docker
 
     client = docker.from_env()

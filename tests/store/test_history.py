@@ -97,11 +97,11 @@ def test_history_table_json_and_logs(tmp_path: Path) -> None:
         return out.getvalue()
 
     assert logs(run=2, job="other") == "other\n"
-    assert logs(run=1, job="1", node=0, step=2) == "after\n"  # a job by its build number
+    assert logs(run=1, job="1", node=0, step="2") == "after\n"  # a job by its build number
     with pytest.raises(UsageError, match="no run 7"):
         logs(run=7)
     with pytest.raises(UsageError, match="no step matches"):
-        logs(run=1, step=9)
+        logs(run=1, step="9")
 
 
 def test_empty_history(tmp_path: Path) -> None:

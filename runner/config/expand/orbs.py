@@ -20,7 +20,9 @@ accepts them (older published orbs keep YAML anchor holders at the top), as it d
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -139,8 +141,10 @@ class OrbLoader:
             file, where = str(looked[0]), f"{looked[0]} does not exist"
         else:
             file, where = f"{DEFAULT_ORB_DIR}/{reference}.yml", "no orb directory is set"
+        folder = os.path.dirname(file)
         fail(mark, path, f"orb '{reference}' is not vendored ({where}); runner never downloads "
-             "orbs", f"save its source: circleci orb source {reference} > {file}")
+             "orbs", f"save its source: mkdir -p {shlex.quote(folder)} && circleci orb source "
+             f"{reference} > {shlex.quote(file)}")
 
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shlex
 import signal
 import tarfile
 import threading
@@ -306,15 +307,25 @@ class DockerSession:
         self._report_services()
         if self.keep:
             self._detach()
-            shell = "bash" if self.has_bash else "sh"
             for box in self.containers:
-                command = shell if box.role == "primary" else "sh"
-                self.notice(f"kept {box.role} container: docker exec -it {box.name} {command}")
+                self.notice(f"kept {box.role} container: {self._enter_hint(box)}")
             return
         try:
             self._remove_all(deadline=CLOSE_DEADLINE)
         finally:
             self._detach()
+
+    def _enter_hint(self, box: Started) -> str:
+        """How to enter a kept container: the primary as the job's user, in its working
+        directory, with its HOME (what ``runner shell`` gives; a bare exec is root, HOME=/root)."""
+        if box.role != "primary":
+            return f"docker exec -it {box.name} sh"
+        words = ["docker", "exec", "-it"]
+        if self.user:
+            words += ["-u", self.user]
+        words += ["-w", self.resolve(self.spec.job.working_directory, "~"), "-e",
+                  f"HOME={self.home}", box.name, "bash" if self.has_bash else "sh"]
+        return shlex.join(words)
 
     def _detach(self) -> None:
         """Close the serving connection (a kept container's shell goes on waiting)."""
