@@ -44,6 +44,7 @@ class RunQueue:
         self._closed = False
         self._engines: dict[tuple[str, int], Engine] = {}
         self._cancelled: set[tuple[str, int]] = set()
+        self._taken: set[tuple[str, int]] = set()  # runs a worker has picked up
         self._threads = [
             threading.Thread(target=self._work, name=f"runner-api-worker-{i}", daemon=True)
             for i in range(max(1, concurrency))
@@ -71,6 +72,7 @@ class RunQueue:
                 return
             with self._lock:
                 skip = item.key in self._cancelled or self._closed
+                self._taken.add(item.key)
             if not skip:
                 self._execute(item)
 
@@ -86,13 +88,17 @@ class RunQueue:
         if cancel:
             engine.cancel()
 
-    def cancel(self, key: tuple[str, int]) -> None:
-        """Cancel a queued run (it will be skipped) or a running one (its engine stops)."""
+    def cancel(self, key: tuple[str, int]) -> bool:
+        """Cancel a queued run (it will be skipped) or a running one (its engine stops).
+
+        True when no worker had picked the run up: then nobody else will end it."""
         with self._lock:
             self._cancelled.add(key)
             engine = self._engines.get(key)
+            waiting = key not in self._taken
         if engine is not None:
             engine.cancel()
+        return waiting
 
     def shutdown(self, timeout: float) -> list[QueuedRun]:
         """Stop: cancel running runs, wait up to ``timeout`` seconds; return unstarted runs."""

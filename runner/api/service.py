@@ -263,8 +263,10 @@ class ApiService:
         if run.status not in UNFINISHED:
             return
         self.log(f"cancel: run {run.run} of {project.slug()}")
-        self.queue.cancel((str(project.state_root), run.run))
-        if run.status == "queued":
+        waiting = self.queue.cancel((str(project.state_root), run.run))
+        # A run a worker already took ends (and says so) through the worker, even while its
+        # row still says queued: ending it here too would log its end twice.
+        if waiting and run.status == "queued":
             now = time.time()
             project.store.write([
                 ("UPDATE runs SET status = 'cancelled', stopped_at = ? WHERE run = ? "
