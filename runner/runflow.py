@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import getpass
 import os
+import platform
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
+from runner import hostfit
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
 from runner.contexts import contexts_path, load_contexts
@@ -74,6 +76,8 @@ class RunRequest:
     # Project-level variables from the API server (its URL and a token), and values to mask.
     extra_env: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: tuple[str, ...] = ()
+    # issue 13: jobs that cannot run on this machine refuse the run (exit 2), not skipped
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +246,9 @@ def run(
     environ = dict(os.environ if environ is None else environ)
     loaded = load(request.project, cwd=cwd, environ=environ)
     graph = plan(loaded.config, selection_for(request, loaded.project))
-    _check_runnable(graph)
+    not_here = _check_runnable(graph, strict=request.strict)
     state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
-    options = _run_options(request, graph, environ, state_root)
+    options = replace(_run_options(request, graph, environ, state_root), not_here=not_here)
     bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
@@ -255,7 +259,9 @@ def run(
         state=StateDir(state_root, request.project.numbers),
         executors=executors
         if executors is not None
-        else build_executors(request, environ, {j.executor_kind for j in graph.jobs}),
+        else build_executors(
+            request, environ, {j.executor_kind for j in graph.jobs if j.id not in not_here}
+        ),
         bus=bus,
         options=options,
         approver=approver,
@@ -308,26 +314,23 @@ def _warn_unmasked(bus: EventBus, options: RunOptions) -> None:
             ))
 
 
-def _check_runnable(graph: JobGraph) -> None:
-    foreign = sorted(
-        {
-            j.job.executor.kind
-            for j in graph.jobs
-            if j.job and j.job.executor.kind in ("macos", "windows")
-        }
-    )
-    if foreign:
-        names = [j.id for j in graph.jobs if j.job and j.job.executor.kind in foreign]
+def _check_runnable(graph: JobGraph, *, strict: bool) -> dict[str, str]:
+    """The jobs that cannot run on this machine, with why (issue 13): they are skipped, unless
+    ``--strict`` or nothing else could run (a run of nothing is not a pass)."""
+    reasons = hostfit.not_here(graph, platform.machine())
+    if reasons and (strict or all(j.id in reasons for j in graph.jobs if j.job)):
         raise UsageError(
-            f"{' and '.join(foreign)} jobs cannot run on this machine: {', '.join(names)}",
-            hint="run the other jobs by name, or pick a workflow without them",
+            f"job(s) that cannot run on this machine: {hostfit.describe(reasons)}",
+            hint="run the other jobs by name, or pick a workflow without them"
+            + ("" if strict else "; the others would be skipped"),
         )
     if not graph.jobs:
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in graph.skipped[:5])
+        skipped = "; ".join(f"{s.name}: {s.reason}" for s in graph.skipped[:5])
         raise UsageError(
-            "nothing to run" + (f" ({reasons})" if reasons else ""),
+            "nothing to run" + (f" ({skipped})" if skipped else ""),
             hint="use --branch/--tag, -w WORKFLOW, or name jobs",
         )
+    return reasons
 
 
 def _contexts(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 import sys
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def plan(
     """Show what `runner run` would run, without running it."""
     from runner import runflow
     from runner.graph import plan as make_plan
+    from runner.hostfit import not_here
     from runner.report.plan import render_plan
 
     if output not in ("text", "json", "mermaid"):
@@ -83,7 +85,8 @@ def plan(
         loaded = runflow.load(request.project)
         graph = make_plan(loaded.config, runflow.selection_for(request, loaded.project))
         return render_plan(
-            graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag
+            graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag,
+            not_here=not_here(graph, platform.machine()),
         )
 
     sys.stdout.write(common.call(build))

@@ -52,6 +52,10 @@ def run(
     with_requires: bool = typer.Option(
         False, "--with-requires", help="Run the named jobs' upstream jobs first."
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse the run (exit 2) if a job cannot run on this machine "
+        "(macOS, Windows, arm) instead of skipping it.",
+    ),
     approve: list[str] = typer.Option([], "--approve", help="Approve this approval job, or 'all'."),
     contexts: Path = typer.Option(None, "--contexts", help="Contexts file (see README)."),
     orb_dir: Path = common.ORB_DIR,
@@ -101,6 +105,7 @@ def run(
         node_index=node_index,
         jobs_limit=jobs_limit,
         fail_fast=fail_fast,
+        strict=strict,
         approve=tuple(approve),
         contexts_file=contexts,
         keep=keep,
