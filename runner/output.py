@@ -69,14 +69,20 @@ class Masker:
 
 
 class CappedLog:
-    """A log file that keeps its first and last bytes and says how much it dropped."""
+    """A log file that keeps its first and last bytes and says how much it dropped.
+
+    The cap counts bytes as stored (UTF-8), not characters: output that decodes to U+FFFD
+    (3 bytes each) or to other multi-byte characters must not store several times the cap
+    (issue 13). Text is encoded once: the head's as it comes (cut on a character boundary),
+    the tail's a block of lines at a time (one call per block, not per line, keeps it fast).
+    """
 
     def __init__(self, path: Path, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = open(path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115
         self._head_left = head
-        self._tail: deque[str] = deque()
+        self._tail: deque[bytes] = deque()
         self._tail_size = 0
         self._tail_limit = tail
         self._dropped = 0
@@ -91,19 +97,25 @@ class CappedLog:
 
     def write(self, text: str) -> None:
         if self._head_left > 0:
-            piece = text[: self._head_left]
-            self._disk(self._file.write, piece)
-            self._head_left -= len(piece)
-            text = text[len(piece) :]
-            if not text:
+            data = text.encode("utf-8", "replace")
+            cut = _char_boundary(data, self._head_left)
+            self._disk(self._file.write, data[:cut])
+            self._head_left = 0 if cut < len(data) else self._head_left - cut
+            if cut == len(data):
                 return
+            text = data[cut:].decode("utf-8", "replace")
         self._block.append(text)
-        self._block_size += len(text)
-        self._tail_size += len(text)
+        self._block_size += len(text)  # characters: a block is at most 4 times that in bytes
         if self._block_size >= self._block_limit:
-            self._tail.append("".join(self._block))
-            self._block.clear()
-            self._block_size = 0
+            self._seal()
+
+    def _seal(self) -> None:
+        """The waiting lines join the tail as one block of bytes; the oldest blocks go."""
+        data = "".join(self._block).encode("utf-8", "replace")
+        self._block.clear()
+        self._block_size = 0
+        self._tail.append(data)
+        self._tail_size += len(data)
         while self._tail_size > self._tail_limit and self._tail:
             old = self._tail.popleft()
             self._tail_size -= len(old)
@@ -118,12 +130,12 @@ class CappedLog:
     def close(self) -> None:
         if self._file.closed:
             return
+        if self._block:
+            self._seal()
         if self._dropped:
-            self._disk(
-                self._file.write, f"\n[runner: {self._dropped} characters of output dropped here]\n"
-            )
+            note = f"\n[runner: {self._dropped} bytes of output dropped here]\n"
+            self._disk(self._file.write, note.encode())
         self._disk(self._file.writelines, self._tail)
-        self._disk(self._file.writelines, self._block)
         self._disk(self._file.close)
 
     def _disk(self, call: Callable[..., object], *args: object) -> None:
@@ -136,6 +148,16 @@ class CappedLog:
             self._head_left = 0
             with contextlib.suppress(OSError):  # what is buffered cannot be written either
                 self._file.close()
+
+
+def _char_boundary(data: bytes, limit: int) -> int:
+    """The largest cut at most ``limit`` that does not split a UTF-8 character."""
+    if limit >= len(data):
+        return len(data)
+    cut = limit
+    while cut > 0 and data[cut] & 0xC0 == 0x80:  # a continuation byte: back to its start
+        cut -= 1
+    return cut
 
 
 class StepSink:
