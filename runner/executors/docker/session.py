@@ -128,7 +128,17 @@ class DockerSession:
     def signal(self, pidfile: str, sig: signal.Signals) -> None:
         """Signal one step's process group, from a root exec (see scripts.py)."""
         name = sig.name.removeprefix("SIG")
-        self.api.run(self.cid, ["/bin/sh", "-c", scripts.SIGNAL, "runner-signal", pidfile, name])
+        argv = ["/bin/sh", "-c", scripts.SIGNAL, "runner-signal", pidfile, name]
+        try:
+            self.api.run(self.cid, argv)
+        except EngineError as exc:
+            if exc.status != 409 or "paused" not in exc.reason:
+                raise
+            # `docker pause` froze the container: no exec starts in it and no signal reaches
+            # its processes. The step must still end (no_output_timeout, Ctrl-C: issue 13),
+            # so thaw it, then signal.
+            self.api.unpause(self.cid)
+            self.api.run(self.cid, argv)
 
     def make_dir(self, path: str) -> bool:
         """Create a missing working directory for the job's user; False when impossible."""
