@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -68,6 +70,21 @@ class Masker:
         return cut
 
 
+# Every step log still open: a run told to exit at once puts what it received on disk first.
+_OPEN: weakref.WeakSet[CappedLog] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def close_open_logs() -> None:
+    """Close every step log still open, as a step's end would (head, drop note, tail): the
+    last thing done before runner exits at once (issue 13). Logs of steps that go on are
+    cut there; what the process received is not lost."""
+    with _OPEN_LOCK:
+        logs = list(_OPEN)
+    for log in logs:
+        log.close()
+
+
 class CappedLog:
     """A log file that keeps its first and last bytes and says how much it dropped.
 
@@ -94,8 +111,17 @@ class CappedLog:
         # The disk filling up must not stop the step (nor the thread pumping its output):
         # the first error is kept for the step's result, and the log stops growing.
         self.error: OSError | None = None
+        # close() may come from another thread (close_open_logs) while the step writes
+        self._lock = threading.Lock()
+        with _OPEN_LOCK:
+            _OPEN.add(self)
 
     def write(self, text: str) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._write(text)
+
+    def _write(self, text: str) -> None:
         if self._head_left > 0:
             data = text.encode("utf-8", "replace")
             cut = _char_boundary(data, self._head_left)
@@ -124,10 +150,17 @@ class CappedLog:
     def flush(self) -> None:
         """Put what is buffered on disk: a follower of the file (the API serving a CLI run's
         log) sees it, and a crash of runner loses nothing of the head."""
-        if not self._file.closed:
-            self._disk(self._file.flush)
+        with self._lock:
+            if not self._file.closed:
+                self._disk(self._file.flush)
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
+
+    def _close(self) -> None:
         if self._file.closed:
             return
         if self._block:

@@ -192,4 +192,7 @@ class _SignalGuard:
         sys.stderr.write(f"\n{name}: exiting now; `runner clean` removes anything left behind\n")
         if self.engine is not None:
             self.engine.force()
+        from runner.output import close_open_logs
+
+        close_open_logs()  # what runner received of each step is in its log (issue 13)
         os._exit(130)
