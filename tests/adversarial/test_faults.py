@@ -222,3 +222,71 @@ def test_a_full_disk_before_anything_starts(tmp_path: Path, small_disk: Path) ->
     )
     outcome = runner(["run"], project, env={"RUNNER_STATE_DIR": str(small_disk)}, timeout=60)
     assert_environment_failed(outcome, "No space left on device")
+
+
+# ---------------------------------------------------------------- faults while archiving
+
+ARCHIVING = {
+    "save_cache": "- save_cache: {key: data-v1, paths: [~/data]}",
+    "persist_to_workspace": "- persist_to_workspace: {root: ~/data, paths: [blob]}",
+}
+
+
+def _step_statuses(state: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(state / "history.sqlite") as conn:
+        return conn.execute("SELECT name, status FROM steps ORDER BY idx").fetchall()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("step", sorted(ARCHIVING))
+def test_the_engine_is_lost_in_the_middle_of_an_archive(tmp_path: Path, step: str) -> None:
+    # issue 13: an IncompleteRead was an "internal error", exit 1, and the step stayed
+    # `running` in the summary and in history for ever
+    state = tmp_path / "state"
+    proxy = EngineProxy().start()
+    proxy.cut_during("GET", r"/containers/[^/]+/archive", after=1024 * 1024)
+    project = docker_project(tmp_path / "p", f"""
+        - run: mkdir -p ~/data && head -c 20000000 /dev/urandom > ~/data/blob
+        {ARCHIVING[step]}
+        - run: {{name: later, command: echo never, when: always}}
+    """)
+    try:
+        outcome = runner(["run"], project, env={"DOCKER_HOST": proxy.url,
+                                                "RUNNER_STATE_DIR": str(state), **FAST})
+    finally:
+        proxy.stop()
+        runner(["clean"], project, env={"RUNNER_STATE_DIR": str(state)})
+    assert_environment_failed(outcome, "lost the Docker engine at tcp://127.0.0.1:")
+    assert "internal error" not in outcome.stdout + outcome.stderr
+    assert "│ never" not in outcome.stdout
+    assert "running" not in outcome.stdout.split("job ", 1)[-1]  # the summary's table
+    statuses = dict(_step_statuses(state))
+    assert "running" not in statuses.values(), statuses
+    assert list(statuses.values())[1] == "failed", statuses
+    for folder in ("caches/entries", "caches/tmp", "runs/1/workspace"):
+        found = [p for p in (state / folder).rglob("*") if p.is_file()]
+        # a workspace keeps the marker of a layer that failed (attach says it is missing)
+        assert [p for p in found if p.parent.name != "pending"] == [], folder
+
+
+@pytest.mark.docker
+def test_a_container_removed_while_persisting_says_it_went_away(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proxy = EngineProxy().start()
+    held = proxy.hold("HEAD", r"/containers/[^/]+/archive\?path=%2Froot%2Fdata$", seconds=600)
+    project = docker_project(tmp_path / "p", f"""
+        - run: mkdir -p ~/data && echo hi > ~/data/blob
+        {ARCHIVING["persist_to_workspace"]}
+    """)
+    run = Running(["run"], project, env={"DOCKER_HOST": proxy.url,
+                                         "RUNNER_STATE_DIR": str(state), **FAST})
+    try:
+        run.wait_for(held.arrived.is_set, "the workspace root check")
+        for name in labelled(state):
+            subprocess.run(["docker", "rm", "-f", name], check=True, capture_output=True)
+        held.released.set()
+        outcome = run.finish(timeout=90)
+    finally:
+        proxy.stop()
+    assert_environment_failed(outcome, "the container went away while looking for /root/data")
+    assert "does not exist" not in outcome.stdout

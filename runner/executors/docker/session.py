@@ -15,7 +15,7 @@ from typing import IO
 
 from runner.errors import EnvironmentFailure, Interrupted
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
-from runner.executors.docker import archives, scripts
+from runner.executors.docker import archives, gone, scripts
 from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.containers import RUNNER_DIR, Started, UserFacts, remove_all
 from runner.executors.docker.process import DockerProcess, ExecPlan
@@ -205,14 +205,18 @@ class DockerSession:
         self._put("/", archives.file_chunks(spool), f"extract an archive into {dest}")
 
     def get_archive(self, path: str) -> Iterator[bytes]:
+        doing = f"reading {path}"
         try:
             if not self.api.stat(self.cid, path):
+                gone.check_alive(self.api, self.cid, self.environ, doing)  # 404: which one?
                 raise FileNotFoundError(path)
-            return self.api.get_archive(self.cid, path)
+            stream = self.api.get_archive(self.cid, path)
         except EngineError as exc:
+            gone.check_alive(self.api, self.cid, self.environ, doing)
             raise EnvironmentFailure(
                 f"cannot read {path} from the container: {exc.reason}"
             ) from None
+        return gone.watched(self.api, self.cid, self.environ, doing, stream)
 
     def saw_halt(self) -> None:
         self._halt_seen = True
@@ -228,9 +232,13 @@ class DockerSession:
 
     def exists(self, path: str) -> bool:
         try:
-            return self.api.stat(self.cid, path)
+            if self.api.stat(self.cid, path):
+                return True
         except EngineError as exc:
+            gone.check_alive(self.api, self.cid, self.environ, f"looking for {path}")
             raise EnvironmentFailure(f"the primary container is gone: {exc.reason}") from None
+        gone.check_alive(self.api, self.cid, self.environ, f"looking for {path}")  # 404: which?
+        return False
 
     def shell(
         self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool
