@@ -28,6 +28,8 @@ from runner.graph import JobGraph, Selection, plan
 from runner.output import MIN_SECRET, Masker
 from runner.project import Project, find_project
 from runner.run_types import RunOptions, RunResult
+from runner.store.caches import CacheStore
+from runner.store.retention import DAY
 from runner.store.state import StateDir, resolve_root
 
 
@@ -253,6 +255,7 @@ def run(
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     _warn_unmasked(bus, options)
+    CacheStore(state_root / "caches").sweep_tmp(older_than=DAY)  # saves killed with their run
     engine = Engine(
         graph=graph,
         project=loaded.project,

@@ -290,3 +290,67 @@ def test_a_container_removed_while_persisting_says_it_went_away(tmp_path: Path) 
         proxy.stop()
     assert_environment_failed(outcome, "the container went away while looking for /root/data")
     assert "does not exist" not in outcome.stdout
+
+
+# ---------------------------------------------------------------- a save killed with runner
+
+BIG_SAVE = """
+- run: mkdir -p ~/data && head -c 150000000 /dev/urandom > ~/data/blob
+- save_cache: {key: data-v1, paths: [~/data]}
+"""
+
+
+def _saves(state: Path) -> list[Path]:
+    tmp = state / "caches" / "tmp"
+    return sorted(p for p in tmp.iterdir() if p.is_dir()) if tmp.is_dir() else []
+
+
+def _writing(state: Path) -> bool:
+    return any(any(p.iterdir()) for p in _saves(state))
+
+
+def _machine(root: Path, steps: str) -> Path:
+    body = textwrap.indent(textwrap.dedent(steps).strip("\n"), "      ")
+    return make_project(root, f"version: 2.1\njobs:\n  build:\n    machine: true\n"
+                              f"    steps:\n{body}\n")
+
+
+@pytest.mark.parametrize("then", ["clean", "run"])
+def test_a_save_cut_by_kill_9_is_removed_by_clean_and_by_the_next_run(
+    tmp_path: Path, then: str
+) -> None:
+    state = tmp_path / "state"
+    env = {"RUNNER_STATE_DIR": str(state)}
+    project = _machine(tmp_path / "p", BIG_SAVE)
+    run = Running(["run"], project, env=env)
+    try:
+        run.wait_for(lambda: _writing(state), "the cache archive", timeout=120)
+    finally:
+        run.proc.kill()  # kill -9: no cleanup of any kind
+        run.proc.wait()
+    assert _saves(state), "the partial save is there"
+    if then == "clean":
+        done = runner(["clean"], project, env=env)
+    else:
+        (project / ".circleci" / "config.yml").write_text(
+            "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run: echo hi\n"
+        )
+        done = runner(["run"], project, env=env)
+    assert done.code == 0, done.stdout[-2000:] + done.stderr
+    assert _saves(state) == []
+    assert list((state / "caches" / "tmp").glob("*.lock")) == []
+
+
+def test_clean_leaves_a_live_save_alone(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = {"RUNNER_STATE_DIR": str(state)}
+    project = _machine(tmp_path / "p", BIG_SAVE)
+    run = Running(["run"], project, env=env)
+    run.wait_for(lambda: _writing(state), "the cache archive", timeout=120)
+    cleaned = runner(["clean"], project, env=env)
+    assert cleaned.code == 0, cleaned.stderr
+    # had clean removed the save being written, it would fail instead of being stored
+    outcome = run.finish(timeout=300)
+    assert outcome.code == 0, outcome.stdout[-2000:]
+    assert "Stored Cache to data-v1" in outcome.stdout
+    assert _saves(state) == []
