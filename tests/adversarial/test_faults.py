@@ -354,3 +354,26 @@ def test_clean_leaves_a_live_save_alone(tmp_path: Path) -> None:
     assert outcome.code == 0, outcome.stdout[-2000:]
     assert "Stored Cache to data-v1" in outcome.stdout
     assert _saves(state) == []
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("step", sorted(ARCHIVING))
+def test_a_full_disk_while_archiving_from_a_container(
+    tmp_path: Path, small_disk: Path, step: str
+) -> None:
+    # issue 13: the files are in the container, only the state directory is full: the
+    # archive cannot be written, which is the environment's failure (exit 3), not the job's
+    project = docker_project(tmp_path / "p", f"""
+        - run: mkdir -p ~/data && head -c 3000000 /dev/urandom > ~/data/blob
+        {ARCHIVING[step]}
+    """)
+    env = {"RUNNER_STATE_DIR": str(small_disk), **FAST}
+    try:
+        outcome = runner(["run"], project, env=env, timeout=90)
+    finally:
+        runner(["clean"], project, env=env)
+    assert_environment_failed(outcome, "No space left on device")
+    assert "internal error" not in outcome.stdout
+    entries = small_disk / "caches" / "entries"
+    assert not entries.exists() or not list(entries.iterdir())
+    _history_is_sound(small_disk)
