@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
+import os
 import threading
 import weakref
 from collections import deque
@@ -24,6 +26,7 @@ MAX_PENDING = 64 * 1024  # a line without newline is flushed in pieces past this
 LOG_HEAD = 2 * 1024 * 1024
 LOG_TAIL = 2 * 1024 * 1024
 TAIL_LINES = 20
+LOG_ROOM = 256 * 1024  # bytes a log that filled the disk gives back, for the run's records
 TAIL_WIDTH = 1000  # characters kept of each tail line
 
 
@@ -181,6 +184,17 @@ class CappedLog:
             self._head_left = 0
             with contextlib.suppress(OSError):  # what is buffered cannot be written either
                 self._file.close()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self._make_room(exc)
+
+    def _make_room(self, exc: OSError) -> None:
+        """This log filled the disk: give back its last bytes, so that the step's end and the
+        run's can still be recorded in the history (issue 13), and say where it was cut."""
+        with contextlib.suppress(OSError):
+            size = self.path.stat().st_size
+            os.truncate(self.path, max(0, size - LOG_ROOM))
+            with open(self.path, "ab") as handle:
+                handle.write(f"\n[runner: log cut here: {exc.strerror}]\n".encode())
 
 
 def _char_boundary(data: bytes, limit: int) -> int:

@@ -192,6 +192,15 @@ def test_a_full_disk_while_a_step_prints(tmp_path: Path, small_disk: Path) -> No
     history = runner(["history"], project, env={"RUNNER_STATE_DIR": str(small_disk)})
     no_traceback(history)
     assert history.code == 0, history.stderr
+    # issue 13: the run's end is recorded (by runner itself, with its exit code and stop
+    # time), never left `running` for a later look to mark "cut off" at the wrong time
+    with sqlite3.connect(small_disk / "history.sqlite") as conn:
+        row = conn.execute("SELECT status, exit_code, message FROM runs").fetchone()
+        steps = conn.execute("SELECT status FROM steps").fetchall()
+    assert row == ("failed", 3, ""), row
+    assert steps == [("failed",)], steps
+    log = next(small_disk.glob("runs/1/jobs/build/0/logs/000-run.log")).read_text()
+    assert log.endswith("[runner: log cut here: No space left on device]\n")
 
 
 def test_a_full_disk_while_a_cache_is_saved(tmp_path: Path, small_disk: Path) -> None:
