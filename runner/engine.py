@@ -17,18 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from runner.barrier import DeployBarrier
+from runner.config.model import Job
 from runner.config.substitute import substitutions
 from runner.environment import NodeFacts
 from runner.errors import ExitCode, Interrupted, UsageError
-from runner.events import (
-    EventBus,
-    JobFinished,
-    JobStarted,
-    Notice,
-    RunFinished,
-    RunStarted,
-    Status,
-)
+from runner.events import EventBus, JobFinished, JobStarted, Notice, RunFinished, RunStarted, Status
 from runner.executors.base import Executor, NodeSpec, Session
 from runner.graph import JobGraph, PlannedJob
 from runner.node import NodeRun, NodeSetup
@@ -77,6 +70,8 @@ class Engine:
         self.masker = Masker(options.secrets)
         self.cancelled = threading.Event()
         self._environment_failed = False  # a node met EnvironmentFailure: exit code 3
+        # jobs that cannot run here, and those blocked only by them: not a failure (issue 13)
+        self._not_here: set[str] = set()
         self._cond = threading.Condition()
         self._sessions: dict[tuple[str, int], Session] = {}
         self._jobs = {j.id: _JobState(j) for j in graph.jobs}
@@ -130,14 +125,8 @@ class Engine:
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num
         started = time.monotonic()
-        self.bus.emit(
-            RunStarted(
-                run_id=self.run_id,
-                project=str(self.project.root),
-                jobs=tuple(self._jobs),
-                state_dir=str(self.run_dir),
-            )
-        )
+        self.bus.emit(RunStarted(run_id=self.run_id, project=str(self.project.root),
+                                 jobs=tuple(self._jobs), state_dir=str(self.run_dir)))
         try:
             self._loop()
         finally:
@@ -154,7 +143,7 @@ class Engine:
         def prepare() -> None:
             try:
                 for kind, executor in self.executors.items():
-                    jobs = [j.job for j in self.graph.jobs if j.job and j.job.executor.kind == kind]
+                    jobs = [j for j in self._runnable() if j.executor.kind == kind]
                     if jobs:
                         executor.prepare(jobs, lambda text: self.bus.emit(Notice(text=text)))
             except BaseException as exc:  # raised again on the caller's thread
@@ -168,6 +157,10 @@ class Engine:
                 raise Interrupted("interrupted while preparing (images, engine): nothing started")
         if failures:
             raise failures[0]
+
+    def _runnable(self) -> list[Job]:
+        """The jobs (not approvals) this machine can run: nothing else is pulled."""
+        return [p.job for p in self.graph.jobs if p.job and p.id not in self.options.not_here]
 
     def _check_contexts(self) -> None:
         missing = sorted(
@@ -197,6 +190,11 @@ class Engine:
             if self.cancelled.is_set():
                 self._settle(state, Status.CANCELLED, "not started: the run was interrupted")
                 continue
+            reason = self.options.not_here.get(job.id)
+            if reason is not None:
+                self._not_here.add(job.id)
+                self._settle(state, Status.SKIPPED, f"cannot run here: {reason}")
+                continue
             upstream = [self._jobs[r] for r in job.requires]
             if any(not u.status.finished for u in upstream):
                 continue
@@ -206,6 +204,8 @@ class Engine:
                 self._settle(state, Status.WAITING, f"on hold: waits for approval of {names}")
                 continue
             if refused:
+                if all(u.job.id in self._not_here for u in refused):
+                    self._not_here.add(job.id)
                 names = ", ".join(f"{u.job.id} ({u.status.value})" for u in refused)
                 self._settle(state, Status.BLOCKED, f"blocked: requires {names}")
                 continue
@@ -243,7 +243,8 @@ class Engine:
         state.status = status
         duration = time.monotonic() - state.started if state.started else 0.0
         self.bus.emit(
-            JobFinished(job=state.job.id, status=status, duration=duration, message=message)
+            JobFinished(job=state.job.id, status=status, duration=duration, message=message,
+                        not_here=state.job.id in self._not_here)
         )
         if status.failed and self.options.fail_fast and not self.cancelled.is_set():
             self.bus.emit(Notice(text=f"--fail-fast: stopping after {state.job.id} {status.value}"))
@@ -384,13 +385,14 @@ class Engine:
 
     def _finish(self, duration: float) -> RunResult:
         statuses = {job_id: s.status for job_id, s in self._jobs.items()}
+        ran = [s for job_id, s in statuses.items() if job_id not in self._not_here]
         if self.cancelled.is_set() and not self.options.fail_fast:
             status, code = Status.CANCELLED, ExitCode.INTERRUPTED
         elif self._environment_failed:  # the engine or the disk failed under a job
             status, code = Status.FAILED, ExitCode.ENVIRONMENT
-        elif any(s.failed or s is Status.BLOCKED for s in statuses.values()):
+        elif any(s.failed or s is Status.BLOCKED for s in ran):
             status, code = Status.FAILED, ExitCode.JOB_FAILED
-        elif any(s is Status.WAITING for s in statuses.values()):
+        elif any(s is Status.WAITING for s in ran):
             # stopped at an approval nobody gave: nothing failed, but it is not a full pass
             status, code = Status.WAITING, ExitCode.OK
         else:

@@ -123,6 +123,8 @@ class JobFinished(Event):
     status: Status
     duration: float
     message: str = ""  # e.g. why it was blocked
+    # skipped because it cannot run on this machine, or blocked only by such jobs (issue 13)
+    not_here: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

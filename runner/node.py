@@ -293,6 +293,11 @@ class NodeRun:
         except OSError as exc:  # the disk under the state directory (caches, workspaces)
             self.environment_failed = True
             outcome = StepOutcome(status=Status.FAILED, message=os_error_text(exc))
+        except Exception as exc:  # a bug: the step is recorded as failed, never left running
+            self.failed = True
+            outcome = StepOutcome(
+                status=Status.FAILED, message=f"internal error: {type(exc).__name__}: {exc}"
+            )
         if not outcome.duration:
             outcome = replace(outcome, duration=time.monotonic() - started)
         return outcome

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
+import os
+import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -26,6 +30,7 @@ MAX_PENDING = 64 * 1024  # a line without newline is flushed in pieces past this
 LOG_HEAD = 2 * 1024 * 1024
 LOG_TAIL = 2 * 1024 * 1024
 TAIL_LINES = 20
+LOG_ROOM = 256 * 1024  # bytes a log that filled the disk gives back, for the run's records
 TAIL_WIDTH = 1000  # characters kept of each tail line
 
 
@@ -72,15 +77,36 @@ class Masker:
         return cut
 
 
+# Every step log still open: a run told to exit at once puts what it received on disk first.
+_OPEN: weakref.WeakSet[CappedLog] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+def close_open_logs() -> None:
+    """Close every step log still open, as a step's end would (head, drop note, tail): the
+    last thing done before runner exits at once (issue 13). Logs of steps that go on are
+    cut there; what the process received is not lost."""
+    with _OPEN_LOCK:
+        logs = list(_OPEN)
+    for log in logs:
+        log.close()
+
+
 class CappedLog:
-    """A log file that keeps its first and last bytes and says how much it dropped."""
+    """A log file that keeps its first and last bytes and says how much it dropped.
+
+    The cap counts bytes as stored (UTF-8), not characters: output that decodes to U+FFFD
+    (3 bytes each) or to other multi-byte characters must not store several times the cap
+    (issue 13). Text is encoded once: the head's as it comes (cut on a character boundary),
+    the tail's a block of lines at a time (one call per block, not per line, keeps it fast).
+    """
 
     def __init__(self, path: Path, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = open(path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115
         self._head_left = head
-        self._tail: deque[str] = deque()
+        self._tail: deque[bytes] = deque()
         self._tail_size = 0
         self._tail_limit = tail
         self._dropped = 0
@@ -92,22 +118,37 @@ class CappedLog:
         # The disk filling up must not stop the step (nor the thread pumping its output):
         # the first error is kept for the step's result, and the log stops growing.
         self.error: OSError | None = None
+        # close() may come from another thread (close_open_logs) while the step writes
+        self._lock = threading.Lock()
+        with _OPEN_LOCK:
+            _OPEN.add(self)
 
     def write(self, text: str) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._write(text)
+
+    def _write(self, text: str) -> None:
         if self._head_left > 0:
-            piece = text[: self._head_left]
-            self._disk(self._file.write, piece)
-            self._head_left -= len(piece)
-            text = text[len(piece) :]
-            if not text:
+            data = text.encode("utf-8", "replace")
+            cut = _char_boundary(data, self._head_left)
+            self._disk(self._file.write, data[:cut])
+            self._head_left = 0 if cut < len(data) else self._head_left - cut
+            if cut == len(data):
                 return
+            text = data[cut:].decode("utf-8", "replace")
         self._block.append(text)
-        self._block_size += len(text)
-        self._tail_size += len(text)
+        self._block_size += len(text)  # characters: a block is at most 4 times that in bytes
         if self._block_size >= self._block_limit:
-            self._tail.append("".join(self._block))
-            self._block.clear()
-            self._block_size = 0
+            self._seal()
+
+    def _seal(self) -> None:
+        """The waiting lines join the tail as one block of bytes; the oldest blocks go."""
+        data = "".join(self._block).encode("utf-8", "replace")
+        self._block.clear()
+        self._block_size = 0
+        self._tail.append(data)
+        self._tail_size += len(data)
         while self._tail_size > self._tail_limit and self._tail:
             old = self._tail.popleft()
             self._tail_size -= len(old)
@@ -116,18 +157,25 @@ class CappedLog:
     def flush(self) -> None:
         """Put what is buffered on disk: a follower of the file (the API serving a CLI run's
         log) sees it, and a crash of runner loses nothing of the head."""
-        if not self._file.closed:
-            self._disk(self._file.flush)
+        with self._lock:
+            if not self._file.closed:
+                self._disk(self._file.flush)
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+        with _OPEN_LOCK:
+            _OPEN.discard(self)
+
+    def _close(self) -> None:
         if self._file.closed:
             return
+        if self._block:
+            self._seal()
         if self._dropped:
-            self._disk(
-                self._file.write, f"\n[runner: {self._dropped} characters of output dropped here]\n"
-            )
+            note = f"\n[runner: {self._dropped} bytes of output dropped here]\n"
+            self._disk(self._file.write, note.encode())
         self._disk(self._file.writelines, self._tail)
-        self._disk(self._file.writelines, self._block)
         self._disk(self._file.close)
 
     def _disk(self, call: Callable[..., object], *args: object) -> None:
@@ -140,6 +188,27 @@ class CappedLog:
             self._head_left = 0
             with contextlib.suppress(OSError):  # what is buffered cannot be written either
                 self._file.close()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                self._make_room(exc)
+
+    def _make_room(self, exc: OSError) -> None:
+        """This log filled the disk: give back its last bytes, so that the step's end and the
+        run's can still be recorded in the history (issue 13), and say where it was cut."""
+        with contextlib.suppress(OSError):
+            size = self.path.stat().st_size
+            os.truncate(self.path, max(0, size - LOG_ROOM))
+            with open(self.path, "ab") as handle:
+                handle.write(f"\n[runner: log cut here: {exc.strerror}]\n".encode())
+
+
+def _char_boundary(data: bytes, limit: int) -> int:
+    """The largest cut at most ``limit`` that does not split a UTF-8 character."""
+    if limit >= len(data):
+        return len(data)
+    cut = limit
+    while cut > 0 and data[cut] & 0xC0 == 0x80:  # a continuation byte: back to its start
+        cut -= 1
+    return cut
 
 
 class StepSink:

@@ -44,6 +44,8 @@ class RunOptions:
     # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None
     debug: Callable[[NodeSpec, PlannedJob], NodeHooks | None] | None = None
     workspace_from: EarlierWorkspace | None = None  # issue 18: --workspace-from RUN
+    # issue 13: planned job id -> why it cannot run on this machine (runner.hostfit)
+    not_here: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import getpass
 import os
+import platform
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from runner import hostfit
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
 from runner.config.substitute import parse_rules, substitute_images
@@ -29,6 +31,8 @@ from runner.orbs.resolver import RegistryResolver, default_resolver
 from runner.output import MIN_SECRET, Masker
 from runner.project import Project, find_project
 from runner.run_types import RunOptions, RunResult
+from runner.store.caches import CacheStore
+from runner.store.retention import DAY
 from runner.store.state import StateDir, resolve_root
 
 if TYPE_CHECKING:
@@ -91,6 +95,8 @@ class RunRequest:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     extra_secrets: tuple[str, ...] = ()
     passed: tuple[str, ...] = ()  # an API rerun from failed: jobs that passed (graph.Selection)
+    # issue 13: jobs that cannot run on this machine refuse the run (exit 2), not skipped
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +294,11 @@ def run(
     environ = dict(os.environ if environ is None else environ)
     loaded = load(request.project, cwd=cwd, environ=environ)
     graph = plan(loaded.config, selection_for(request, loaded.project))
-    _check_runnable(graph)
+    not_here = _check_runnable(graph, strict=request.strict)
     state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
-    options = _run_options(request, graph, environ, state_root, loaded.project.root)
+    options = replace(
+        _run_options(request, graph, environ, state_root, loaded.project.root), not_here=not_here
+    )
     setup = None
     if loaded.config.setup:  # dynamic config: see runner.continuation
         from runner.continuation import setup_run
@@ -302,13 +310,16 @@ def run(
     for warning in loaded.config.warnings:  # what CircleCI ignores, said before anything runs
         bus.emit(Notice(text=warning.render(), level="warning"))
     _warn_unmasked(bus, options)
+    CacheStore(state_root / "caches").sweep_tmp(older_than=DAY)  # saves killed with their run
     engine = (Engine if setup is None else setup.engine)(
         graph=graph,
         project=loaded.project,
         state=StateDir(state_root, request.project.numbers),
         executors=executors
         if executors is not None
-        else build_executors(request, environ, {j.executor_kind for j in graph.jobs}),
+        else build_executors(
+            request, environ, {j.executor_kind for j in graph.jobs if j.id not in not_here}
+        ),
         bus=bus,
         options=options,
         approver=approver,
@@ -394,26 +405,23 @@ def _warn_unmasked(bus: EventBus, options: RunOptions) -> None:
             ))
 
 
-def _check_runnable(graph: JobGraph) -> None:
-    foreign = sorted(
-        {
-            j.job.executor.kind
-            for j in graph.jobs
-            if j.job and j.job.executor.kind in ("macos", "windows")
-        }
-    )
-    if foreign:
-        names = [j.id for j in graph.jobs if j.job and j.job.executor.kind in foreign]
+def _check_runnable(graph: JobGraph, *, strict: bool) -> dict[str, str]:
+    """The jobs that cannot run on this machine, with why (issue 13): they are skipped, unless
+    ``--strict`` or nothing else could run (a run of nothing is not a pass)."""
+    reasons = hostfit.not_here(graph, platform.machine())
+    if reasons and (strict or all(j.id in reasons for j in graph.jobs if j.job)):
         raise UsageError(
-            f"{' and '.join(foreign)} jobs cannot run on this machine: {', '.join(names)}",
-            hint="run the other jobs by name, or pick a workflow without them",
+            f"job(s) that cannot run on this machine: {hostfit.describe(reasons)}",
+            hint="run the other jobs by name, or pick a workflow without them"
+            + ("" if strict else "; the others would be skipped"),
         )
     if not graph.jobs:
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in graph.skipped[:5])
+        skipped = "; ".join(f"{s.name}: {s.reason}" for s in graph.skipped[:5])
         raise UsageError(
-            "nothing to run" + (f" ({reasons})" if reasons else ""),
+            "nothing to run" + (f" ({skipped})" if skipped else ""),
             hint="use --branch/--tag, -w WORKFLOW, or name jobs",
         )
+    return reasons
 
 
 def _contexts(

@@ -104,7 +104,7 @@ def test_capped_log_keeps_head_and_tail_and_states_the_drop(tmp_path: Path) -> N
     text = (tmp_path / "step.log").read_text()
     assert text.startswith("line 000\nl")
     assert text.endswith("line 099\n")
-    assert "characters of output dropped here]" in text
+    assert "bytes of output dropped here]" in text
     assert len(text) < 200
 
 
@@ -127,3 +127,37 @@ def test_self_overlapping_secrets_are_never_rejoined_across_flushes() -> None:
     sink.write(data[28:])
     sink.close()
     assert "0000" not in out.text
+
+
+def test_the_log_cap_counts_bytes_of_random_output(tmp_path: Path) -> None:
+    # issue 13: 50 MB of random bytes decode to ~16 M characters, a third of them U+FFFD
+    # (3 bytes each): a cap counted in characters stored 7.9 MB against a 4 MiB cap
+    import random
+
+    from runner.output import LOG_HEAD, LOG_TAIL
+
+    out = Lines()
+    path = tmp_path / "step.log"
+    sink = StepSink(out, Masker(), CappedLog(path))
+    noise = random.Random(13).randbytes(50_000_000)
+    for start in range(0, len(noise), 65536):
+        sink.write(noise[start : start + 65536])
+    sink.close()
+    data = path.read_bytes()
+    note = b"bytes of output dropped here]\n"
+    assert note in data
+    assert len(data) <= LOG_HEAD + LOG_TAIL + 100, len(data)
+    dropped = int(data.split(b"[runner: ")[1].split(b" ")[0])
+    assert dropped + len(data) > 50_000_000  # everything stored or counted
+    data.decode("utf-8")  # the head was cut on a character boundary
+
+
+def test_the_head_is_cut_on_a_character_boundary(tmp_path: Path) -> None:
+    log = CappedLog(tmp_path / "step.log", head=10, tail=8)
+    for _ in range(20):
+        log.write("ééé\n")  # 7 bytes a line: the head's limit falls inside a character
+    log.close()
+    data = (tmp_path / "step.log").read_bytes()
+    head = data.split(b"\n[runner: ")[0]
+    assert head == "ééé\né".encode()  # 9 bytes: the 10th would split an é
+    assert data.split(b"dropped here]\n")[1] == "ééé\n".encode()  # 7 of at most 8 bytes

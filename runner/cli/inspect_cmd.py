@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import sys
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def plan(
     """Show what `runner run` would run, without running it."""
     from runner import runflow
     from runner.graph import plan as make_plan
+    from runner.hostfit import not_here
     from runner.report.plan import render_plan
     from runner.sanitize import visible_lines
 
@@ -117,7 +119,8 @@ def plan(
         common.echo_warnings(loaded.config)
         graph = make_plan(loaded.config, runflow.selection_for(request, loaded.project))
         return render_plan(
-            graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag
+            graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag,
+            not_here=not_here(graph, platform.machine()),
         )
 
     text = common.call(build)  # JSON escapes controls itself; text and mermaid show them

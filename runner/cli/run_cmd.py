@@ -84,6 +84,10 @@ def run(
         True, "--remote-docker/--no-remote-docker", show_default=False,
         help="Allow setup_remote_docker (default: on).", rich_help_panel=_EXE,
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse the run (exit 2) if a job cannot run on this machine "
+        "(macOS, Windows, arm) instead of skipping it.", rich_help_panel=_SEL,
+    ),
     orb_dir: Path = common.ORB_DIR,
     orb_host: str = common.ORB_HOST,
     offline: bool = common.OFFLINE,
@@ -150,6 +154,7 @@ def run(
         node_index=o["node_index"],
         jobs_limit=o["jobs_limit"],
         fail_fast=o["fail_fast"],
+        strict=o["strict"],
         approve=tuple(o["approve"]),
         contexts_file=o["contexts"],
         keep=o["keep"],
@@ -275,6 +280,9 @@ class _SignalGuard:
         _say(f"\n{name}: exiting now; `runner clean` removes anything left behind\n")
         if self.engine is not None:
             self.engine.force()
+        from runner.output import close_open_logs
+
+        close_open_logs()  # what runner received of each step is in its log (issue 13)
         os._exit(130)
 
 

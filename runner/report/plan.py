@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from runner.config import model as m
 from runner.config.substitute import substitutions
 from runner.graph import JobGraph, PlannedJob
+from runner.hostfit import blocked_by
 from runner.report.listing import executor_text
 
 
@@ -35,7 +37,18 @@ def _steps(job: PlannedJob) -> list[dict[str, Any]]:
     return out
 
 
-def plan_dict(graph: JobGraph, *, branch: str, tag: str) -> dict[str, Any]:
+def _not_run(graph: JobGraph, not_here: Mapping[str, str]) -> dict[str, str]:
+    """Planned job id -> why it will not run on this machine (issue 13)."""
+    out = {job: f"skipped: cannot run here: {why}" for job, why in not_here.items()}
+    for job, upstream in blocked_by(graph, not_here).items():
+        out[job] = f"blocked: requires {', '.join(upstream)}, which cannot run here"
+    return out
+
+
+def plan_dict(
+    graph: JobGraph, *, branch: str, tag: str, not_here: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    not_run = _not_run(graph, not_here or {})
     return {
         "branch": branch,
         "tag": tag,
@@ -56,6 +69,7 @@ def plan_dict(graph: JobGraph, *, branch: str, tag: str) -> dict[str, Any]:
                     for i in (getattr(j.job.executor, "images", ()) if j.job else ())
                 ],
                 "steps": _steps(j),
+                "not_run_here": not_run.get(j.id),
             }
             for j in graph.jobs
         ],
@@ -65,8 +79,11 @@ def plan_dict(graph: JobGraph, *, branch: str, tag: str) -> dict[str, Any]:
     }
 
 
-def render_text(graph: JobGraph, *, branch: str, tag: str) -> str:
+def render_text(
+    graph: JobGraph, *, branch: str, tag: str, not_here: Mapping[str, str] | None = None
+) -> str:
     ref = f"tag {tag}" if tag else f"branch {branch or '(none)'}"
+    not_run = _not_run(graph, not_here or {})
     lines = [f"plan for {ref}: {len(graph.jobs)} job(s), {graph.node_count} node(s)"]
     for job in graph.jobs:
         reqs = f"  after {', '.join(job.requires)}" if job.requires else ""
@@ -82,6 +99,8 @@ def render_text(graph: JobGraph, *, branch: str, tag: str) -> str:
         ctx = f"  contexts {', '.join(job.contexts)}" if job.contexts else ""
         lines.append(f"  {job.id}: {executor_text(job.job)}, {nodes}{reqs}{ctx}")
         lines.extend(f"    image {text} (--image)" for text in substitutions(job.job))
+        if job.id in not_run:
+            lines.append(f"    {not_run[job.id]}")
         for step in _steps(job):
             note = f"  [{step['note']}]" if "note" in step else ""
             when = f" (when {step['when']})" if step["when"] != "on_success" else ""
@@ -92,6 +111,9 @@ def render_text(graph: JobGraph, *, branch: str, tag: str) -> str:
             f"{skipped.workflow}/" if skipped.workflow and skipped.workflow != skipped.name else ""
         )
         lines.append(f"  skipped {where}{skipped.name}: {skipped.reason}")
+    if not_here:
+        lines.append(f"{len(not_here)} job(s) cannot run here (runner run skips them, "
+                     "--strict refuses the run)")
     return "\n".join(lines) + "\n"
 
 
@@ -113,9 +135,12 @@ def render_mermaid(graph: JobGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_plan(graph: JobGraph, fmt: str, *, branch: str, tag: str) -> str:
+def render_plan(
+    graph: JobGraph, fmt: str, *, branch: str, tag: str, not_here: Mapping[str, str] | None = None
+) -> str:
     if fmt == "json":
-        return json.dumps(plan_dict(graph, branch=branch, tag=tag), indent=2) + "\n"
+        data = plan_dict(graph, branch=branch, tag=tag, not_here=not_here)
+        return json.dumps(data, indent=2) + "\n"
     if fmt == "mermaid":
         return render_mermaid(graph)
-    return render_text(graph, branch=branch, tag=tag)
+    return render_text(graph, branch=branch, tag=tag, not_here=not_here)

@@ -40,6 +40,8 @@ _STYLE = {
     Status.SKIPPED: "dim",
 }
 TAIL_SHOWN = 10
+# jobs that end without steps get a row of their own in the table
+_JOB_ROWS = (Status.BLOCKED, Status.WAITING, Status.CANCELLED, Status.SKIPPED)
 
 
 @dataclass
@@ -111,7 +113,17 @@ class RunSummary:
             },
             "failures": [{**_failure_dict(r), **self._failure_extras(r)} for r in self.failures()],
             "tests": test_results_dict(self.tests, self.twice),
+            "not_here": [k for k, v in self.jobs.items() if v.not_here],
         }
+
+    def not_here_line(self) -> str | None:
+        """One line counting the jobs that could not run on this machine (issue 13)."""
+        skipped = [j for j in self.jobs.values() if j.not_here and j.status is Status.SKIPPED]
+        blocked = [j for j in self.jobs.values() if j.not_here and j.status is Status.BLOCKED]
+        if not skipped and not blocked:
+            return None
+        line = f"{len(skipped)} job(s) could not run here: " + ", ".join(j.job for j in skipped)
+        return line + (f"; {len(blocked)} blocked by them" if blocked else "")
 
     def render(self, console: Console, end: RunFinished) -> None:
         table = Table(title=None, show_edge=False, pad_edge=False, box=None, header_style="bold")
@@ -122,7 +134,7 @@ class RunSummary:
         last = len(self.order)
         stepless = [
             (job_id, finished) for job_id, finished in self.jobs.items()
-            if finished.status in (Status.BLOCKED, Status.WAITING, Status.CANCELLED)
+            if finished.status in _JOB_ROWS
             and not any(r.job == job_id for r in self.steps.values())
         ]
         rows = [(self.order.get(r.job, last), r.job, 0, self._step_row(r)) for r in self.ordered()]
@@ -141,6 +153,8 @@ class RunSummary:
         render_test_results(console, self.tests, self.twice)
         for record in self.failures():
             self._render_failure(console, record)
+        if (line := self.not_here_line()) is not None:
+            console.print(Text(f"\n{line}", style="yellow"))
         style = _STYLE.get(end.status, "")
         waiting = end.status is Status.WAITING
         state = "on hold, waiting for approval" if waiting else end.status.value

@@ -7,6 +7,7 @@ Layout::
                                     (0.tar.gz ... in caches of runner before zstd)
     caches/entries/<...>/used       its mtime is when a job last restored it (retention)
     caches/tmp/<random>/            a save in progress
+    caches/tmp/<random>.lock        held (``flock``) by the process writing it, while it lives
 
 Keys are immutable, the first writer wins [CR][CACHE]: a save builds its entry in ``tmp`` and
 publishes it with one ``rename`` under the lock, after checking again that no other node
@@ -18,6 +19,8 @@ under the node's home as ``~/...`` (a machine node's home moves with every run),
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -90,11 +93,19 @@ def _folder_name(key: str) -> str:
 
 
 class PendingCache:
-    """A cache being written; :meth:`CacheStore.publish` makes it visible, all at once."""
+    """A cache being written; :meth:`CacheStore.publish` makes it visible, all at once.
+
+    Its writer holds an exclusive ``flock`` on ``<folder>.lock`` while it lives: the kernel
+    drops the lock when the process dies (even by ``kill -9``), so the next run and
+    ``runner clean`` can tell an abandoned save from a live one without trusting a PID
+    (issue 13)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.paths: list[CachedPath] = []
+        self._lock = folder.with_name(folder.name + ".lock")
+        self._fd: int | None = os.open(self._lock, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # new and unique: never waits
 
     def add(self, target: str, stream: Iterable[bytes]) -> CachedPath:
         stored = store_archive(stream, self.folder, f"{len(self.paths)}.tar.zst")
@@ -104,6 +115,16 @@ class PendingCache:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        self.release()
+
+    def release(self) -> None:
+        """The save is over (published or discarded): drop the lock and its file."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self._lock.unlink()
+        os.close(self._fd)
+        self._fd = None
 
 
 @dataclass(frozen=True)
@@ -141,8 +162,14 @@ class CacheStore:
 
     def begin(self) -> PendingCache:
         folder = self.root / "tmp" / uuid.uuid4().hex
-        folder.mkdir(parents=True)
-        return PendingCache(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        pending = PendingCache(folder)  # the lock first: a sweep never sees it unowned
+        try:
+            folder.mkdir()
+        except BaseException:
+            pending.release()
+            raise
+        return pending
 
     def publish(
         self, pending: PendingCache, *, key: str, build_num: int, job: str, run_id: str
@@ -166,6 +193,7 @@ class CacheStore:
                 if entry.folder.exists():  # a damaged leftover: no readable manifest
                     shutil.rmtree(entry.folder)
                 os.rename(pending.folder, entry.folder)
+                pending.release()
                 return entry, True
         pending.discard()
         return existing, False
@@ -198,14 +226,42 @@ class CacheStore:
         shutil.rmtree(trash, ignore_errors=True)
 
     def sweep_tmp(self, older_than: float) -> int:
-        """Remove saves abandoned by crashed runs (nothing live is that old)."""
+        """Remove saves abandoned by dead runs: those whose lock no live process holds, and
+        unlocked leftovers (a removal cut short) older than ``older_than`` seconds."""
         removed = 0
         now = time.time()
-        for folder in (self.root / "tmp").glob("*"):
+        for item in sorted((self.root / "tmp").glob("*")):
+            if item.suffix == ".lock":
+                if not item.with_suffix("").exists():
+                    removed += _remove_unowned(item, None)  # died before its folder existed
+                continue
+            lock = item.with_name(item.name + ".lock")
             try:
-                if now - folder.stat().st_mtime > older_than:
-                    shutil.rmtree(folder, ignore_errors=True)
+                if lock.exists():
+                    removed += _remove_unowned(lock, item)
+                elif now - item.stat().st_mtime > older_than:
+                    shutil.rmtree(item, ignore_errors=True)
                     removed += 1
             except OSError:
                 continue
         return removed
+
+
+def _remove_unowned(lock: Path, folder: Path | None) -> int:
+    """Remove ``folder`` and ``lock`` if no live process holds the lock: 1, else 0."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return 0  # gone meanwhile: its writer finished
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return 0  # a live save
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        return 1
+    finally:
+        os.close(fd)

@@ -29,6 +29,7 @@ from runner.archive import (
     scan,
 )
 from runner.archive.compress import zstd_packer
+from runner.errors import EnvironmentFailure, RunnerError, os_error_text
 from runner.store.atomic import locked, read_json, write_json
 
 __all__ = [
@@ -99,7 +100,10 @@ class _CompressingWriter:
             if self._error is None:
                 self._guarded(lambda _none: packer.flush(), b"")
         finally:
-            self._handle.close()
+            try:
+                self._handle.close()  # flushes: the disk may be full here too
+            except OSError as exc:
+                self._error = self._error or exc
 
     def _guarded(self, action: Callable[[bytes], bytes], data: bytes) -> None:
         try:
@@ -115,14 +119,22 @@ class _CompressingWriter:
 
     def write(self, data: bytes) -> None:
         if self._error is not None:
-            raise ArchiveError(f"cannot write the archive: {self._error}")
+            raise _write_error(self._error)
         self._chunks.put(data)
 
     def close(self) -> None:
         self._chunks.put(None)
         self._thread.join()
         if self._error is not None:
-            raise ArchiveError(f"cannot write the archive: {self._error}")
+            raise _write_error(self._error)
+
+
+def _write_error(exc: Exception) -> RunnerError:
+    """The disk under the state directory (full, read-only) is the environment's failure
+    (exit 3), never the archive's: issue 13 saw a full disk during save_cache end with exit 1."""
+    if isinstance(exc, OSError):
+        return EnvironmentFailure(f"cannot write the archive: {os_error_text(exc)}")
+    return ArchiveError(f"cannot write the archive: {exc}")
 
 
 def store_archive(
@@ -137,7 +149,7 @@ def store_archive(
     try:
         writer = _CompressingWriter(folder / name)
     except OSError as exc:
-        raise ArchiveError(f"cannot write {folder / name}: {exc.strerror or exc}") from None
+        raise _write_error(exc) from None
     try:
         result: ScanResult = scan(stream, MemberChecker(limits, links), writer.write)
     finally:

@@ -8,8 +8,10 @@ runs of either origin. Each run records its process id and an owner token; a run
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -34,6 +36,14 @@ if TYPE_CHECKING:
     from runner.store.state import StateDir
 
 Statement = tuple[str, tuple[Any, ...]]
+_MAX_UNWRITTEN = 10_000  # statements kept for a retry; a run's records are far fewer
+
+
+def _disk_trouble(exc: Exception) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the OS's ENOSPC/EDQUOT."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "full" in str(exc) or "disk I/O" in str(exc)
 
 # Owners (server instances, CLI runs) alive in this process: a run whose pid is ours but whose
 # owner is missing here was cut off by an earlier server in this same process.
@@ -121,6 +131,9 @@ class HistoryRecorder:
         self._planned: dict[str, _Planned] = {}
         self._engine: Engine | None = None
         self._facts: dict[str, str] = {}
+        # Statements a full disk refused: tried again, in order, before the next ones, so the
+        # run's end is recorded once there is room (issue 13), never left `running`.
+        self._unwritten: list[Statement] = []
 
     def chain(self, on_engine: Callable[[Engine], None]) -> Callable[[Engine], None]:
         def both(engine: Engine) -> None:
@@ -146,9 +159,21 @@ class HistoryRecorder:
             return
         statements = self._statements(event)
         if statements:
-            self.store.write(statements)
+            self._write(statements)
         if isinstance(event, RunFinished) and self._own_owner:
             release_owner(self.owner)
+
+    def _write(self, statements: list[Statement]) -> None:
+        assert self.store is not None
+        pending = [*self._unwritten, *statements]
+        try:
+            self.store.write(pending)
+        except (sqlite3.OperationalError, OSError) as exc:
+            if not _disk_trouble(exc) or len(pending) > _MAX_UNWRITTEN:
+                raise
+            self._unwritten = pending
+        else:
+            self._unwritten = []
 
     def _statements(self, event: Event) -> list[Statement]:
         match event:

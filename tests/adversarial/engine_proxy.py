@@ -6,7 +6,8 @@ matched against a regular expression, the rule's event is set (the test's cue to
 request waits ``seconds`` (or until :meth:`cut`) before it reaches the engine. :meth:`cut`
 stops the engine for runner: every connection is closed and new ones are refused, exactly what
 a client sees when ``dockerd`` goes away, without touching the engine other tests use.
-:meth:`coalesce` makes the engine's answer to a matching request arrive in one piece with what
+:meth:`cut_during` cuts the engine once the answer to a matching request has passed
+``after`` bytes on (an engine lost in the middle of an archive). :meth:`coalesce` makes the engine's answer to a matching request arrive in one piece with what
 follows it for a while (the response head and the first output of an exec together), as a
 loaded machine or a remote engine delivers them.
 """
@@ -32,6 +33,7 @@ class Hold:
     seconds: float
     times: int = 1  # how many matching requests are held
     arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)  # pass it on now
     seen: list[str] = field(default_factory=list)
 
 
@@ -43,8 +45,17 @@ class Coalesce:
 
 
 @dataclass
+class CutDuring:
+    method: str
+    path: re.Pattern[str]
+    after: int  # bytes of the answer passed on before the cut
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class _Connection:
     coalesce: float = 0.0  # the next answer gathers this long before it is passed on
+    cut_after: int | None = None  # bytes of the answer still to pass before the cut
 
 
 class EngineProxy:
@@ -56,6 +67,7 @@ class EngineProxy:
         self.port = self._server.getsockname()[1]
         self.holds: list[Hold] = []
         self.coalescing: list[Coalesce] = []
+        self.cutting: list[CutDuring] = []
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._cut = threading.Event()
@@ -68,6 +80,11 @@ class EngineProxy:
     def hold(self, method: str, path: str, seconds: float, times: int = 1) -> Hold:
         rule = Hold(method, re.compile(path), seconds, times)
         self.holds.append(rule)
+        return rule
+
+    def cut_during(self, method: str, path: str, after: int) -> CutDuring:
+        rule = CutDuring(method, re.compile(path), after)
+        self.cutting.append(rule)
         return rule
 
     def coalesce(self, method: str, path: str, seconds: float) -> None:
@@ -128,6 +145,12 @@ class EngineProxy:
                 elif conn.coalesce:
                     data += _gather(src, conn.coalesce)
                     conn.coalesce = 0.0
+                elif conn.cut_after is not None:
+                    conn.cut_after -= len(data)
+                    if conn.cut_after <= 0:
+                        dst.sendall(data[: len(data) + conn.cut_after])
+                        self.cut()
+                        break
                 if self._cut.is_set():
                     break
                 dst.sendall(data)
@@ -146,11 +169,19 @@ class EngineProxy:
         for rule in self.coalescing:
             if rule.method == method and rule.path.search(path):
                 conn.coalesce = rule.seconds
+        for cutting in self.cutting:
+            if cutting.method == method and cutting.path.search(path):
+                conn.cut_after = cutting.after
+                cutting.arrived.set()
         for rule in self.holds:
             if rule.method == method and rule.path.search(path) and len(rule.seen) < rule.times:
                 rule.seen.append(path)
                 rule.arrived.set()
-                self._cut.wait(rule.seconds)
+                deadline = time.monotonic() + rule.seconds
+                while not (self._cut.is_set() or rule.released.is_set()):
+                    if time.monotonic() > deadline:
+                        break
+                    rule.released.wait(0.05)
                 return
 
 

@@ -192,6 +192,15 @@ def test_a_full_disk_while_a_step_prints(tmp_path: Path, small_disk: Path) -> No
     history = runner(["history"], project, env={"RUNNER_STATE_DIR": str(small_disk)})
     no_traceback(history)
     assert history.code == 0, history.stderr
+    # issue 13: the run's end is recorded (by runner itself, with its exit code and stop
+    # time), never left `running` for a later look to mark "cut off" at the wrong time
+    with sqlite3.connect(small_disk / "history.sqlite") as conn:
+        row = conn.execute("SELECT status, exit_code, message FROM runs").fetchone()
+        steps = conn.execute("SELECT status FROM steps").fetchall()
+    assert row == ("failed", 3, ""), row
+    assert steps == [("failed",)], steps
+    log = next(small_disk.glob("runs/1/jobs/build/0/logs/000-run.log")).read_text()
+    assert log.endswith("[runner: log cut here: No space left on device]\n")
 
 
 def test_a_full_disk_while_a_cache_is_saved(tmp_path: Path, small_disk: Path) -> None:
@@ -222,3 +231,158 @@ def test_a_full_disk_before_anything_starts(tmp_path: Path, small_disk: Path) ->
     )
     outcome = runner(["run"], project, env={"RUNNER_STATE_DIR": str(small_disk)}, timeout=60)
     assert_environment_failed(outcome, "No space left on device")
+
+
+# ---------------------------------------------------------------- faults while archiving
+
+ARCHIVING = {
+    "save_cache": "- save_cache: {key: data-v1, paths: [~/data]}",
+    "persist_to_workspace": "- persist_to_workspace: {root: ~/data, paths: [blob]}",
+}
+
+
+def _step_statuses(state: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(state / "history.sqlite") as conn:
+        return conn.execute("SELECT name, status FROM steps ORDER BY idx").fetchall()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("step", sorted(ARCHIVING))
+def test_the_engine_is_lost_in_the_middle_of_an_archive(tmp_path: Path, step: str) -> None:
+    # issue 13: an IncompleteRead was an "internal error", exit 1, and the step stayed
+    # `running` in the summary and in history for ever
+    state = tmp_path / "state"
+    proxy = EngineProxy().start()
+    proxy.cut_during("GET", r"/containers/[^/]+/archive", after=1024 * 1024)
+    project = docker_project(tmp_path / "p", f"""
+        - run: mkdir -p ~/data && head -c 20000000 /dev/urandom > ~/data/blob
+        {ARCHIVING[step]}
+        - run: {{name: later, command: echo never, when: always}}
+    """)
+    try:
+        outcome = runner(["run"], project, env={"DOCKER_HOST": proxy.url,
+                                                "RUNNER_STATE_DIR": str(state), **FAST})
+    finally:
+        proxy.stop()
+        runner(["clean"], project, env={"RUNNER_STATE_DIR": str(state)})
+    assert_environment_failed(outcome, "lost the Docker engine at tcp://127.0.0.1:")
+    assert "internal error" not in outcome.stdout + outcome.stderr
+    assert "│ never" not in outcome.stdout
+    assert "running" not in outcome.stdout.split("job ", 1)[-1]  # the summary's table
+    statuses = dict(_step_statuses(state))
+    assert "running" not in statuses.values(), statuses
+    assert list(statuses.values())[1] == "failed", statuses
+    for folder in ("caches/entries", "caches/tmp", "runs/1/workspace"):
+        found = [p for p in (state / folder).rglob("*") if p.is_file()]
+        # a workspace keeps the marker of a layer that failed (attach says it is missing)
+        assert [p for p in found if p.parent.name != "pending"] == [], folder
+
+
+@pytest.mark.docker
+def test_a_container_removed_while_persisting_says_it_went_away(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    proxy = EngineProxy().start()
+    held = proxy.hold("HEAD", r"/containers/[^/]+/archive\?path=%2Froot%2Fdata$", seconds=600)
+    project = docker_project(tmp_path / "p", f"""
+        - run: mkdir -p ~/data && echo hi > ~/data/blob
+        {ARCHIVING["persist_to_workspace"]}
+    """)
+    run = Running(["run"], project, env={"DOCKER_HOST": proxy.url,
+                                         "RUNNER_STATE_DIR": str(state), **FAST})
+    try:
+        run.wait_for(held.arrived.is_set, "the workspace root check")
+        for name in labelled(state):
+            subprocess.run(["docker", "rm", "-f", name], check=True, capture_output=True)
+        held.released.set()
+        outcome = run.finish(timeout=90)
+    finally:
+        proxy.stop()
+    assert_environment_failed(outcome, "the container went away while looking for /root/data")
+    assert "does not exist" not in outcome.stdout
+
+
+# ---------------------------------------------------------------- a save killed with runner
+
+BIG_SAVE = """
+- run: mkdir -p ~/data && head -c 150000000 /dev/urandom > ~/data/blob
+- save_cache: {key: data-v1, paths: [~/data]}
+"""
+
+
+def _saves(state: Path) -> list[Path]:
+    tmp = state / "caches" / "tmp"
+    return sorted(p for p in tmp.iterdir() if p.is_dir()) if tmp.is_dir() else []
+
+
+def _writing(state: Path) -> bool:
+    return any(any(p.iterdir()) for p in _saves(state))
+
+
+def _machine(root: Path, steps: str) -> Path:
+    body = textwrap.indent(textwrap.dedent(steps).strip("\n"), "      ")
+    return make_project(root, f"version: 2.1\njobs:\n  build:\n    machine: true\n"
+                              f"    steps:\n{body}\n")
+
+
+@pytest.mark.parametrize("then", ["clean", "run"])
+def test_a_save_cut_by_kill_9_is_removed_by_clean_and_by_the_next_run(
+    tmp_path: Path, then: str
+) -> None:
+    state = tmp_path / "state"
+    env = {"RUNNER_STATE_DIR": str(state)}
+    project = _machine(tmp_path / "p", BIG_SAVE)
+    run = Running(["run"], project, env=env)
+    try:
+        run.wait_for(lambda: _writing(state), "the cache archive", timeout=120)
+    finally:
+        run.proc.kill()  # kill -9: no cleanup of any kind
+        run.proc.wait()
+    assert _saves(state), "the partial save is there"
+    if then == "clean":
+        done = runner(["clean"], project, env=env)
+    else:
+        (project / ".circleci" / "config.yml").write_text(
+            "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - run: echo hi\n"
+        )
+        done = runner(["run"], project, env=env)
+    assert done.code == 0, done.stdout[-2000:] + done.stderr
+    assert _saves(state) == []
+    assert list((state / "caches" / "tmp").glob("*.lock")) == []
+
+
+def test_clean_leaves_a_live_save_alone(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = {"RUNNER_STATE_DIR": str(state)}
+    project = _machine(tmp_path / "p", BIG_SAVE)
+    run = Running(["run"], project, env=env)
+    run.wait_for(lambda: _writing(state), "the cache archive", timeout=120)
+    cleaned = runner(["clean"], project, env=env)
+    assert cleaned.code == 0, cleaned.stderr
+    # had clean removed the save being written, it would fail instead of being stored
+    outcome = run.finish(timeout=300)
+    assert outcome.code == 0, outcome.stdout[-2000:]
+    assert "Stored Cache to data-v1" in outcome.stdout
+    assert _saves(state) == []
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("step", sorted(ARCHIVING))
+def test_a_full_disk_while_archiving_from_a_container(
+    tmp_path: Path, small_disk: Path, step: str
+) -> None:
+    # issue 13: the files are in the container, only the state directory is full: the
+    # archive cannot be written, which is the environment's failure (exit 3), not the job's
+    project = docker_project(tmp_path / "p", f"""
+        - run: mkdir -p ~/data && head -c 3000000 /dev/urandom > ~/data/blob
+        {ARCHIVING[step]}
+    """)
+    env = {"RUNNER_STATE_DIR": str(small_disk), **FAST}
+    try:
+        outcome = runner(["run"], project, env=env, timeout=90)
+    finally:
+        runner(["clean"], project, env=env)
+    assert_environment_failed(outcome, "No space left on device")
+    assert "internal error" not in outcome.stdout
+    entries = small_disk / "caches" / "entries"
+    assert not entries.exists() or not list(entries.iterdir())
+    _history_is_sound(small_disk)

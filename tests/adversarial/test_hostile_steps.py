@@ -108,7 +108,7 @@ def test_gigabytes_without_newlines_keep_memory_flat_and_the_log_capped(
     log = step_log(2)
     assert log.startswith("FIRST-LINE\nxxxx")
     assert log.endswith("xxxx\nLAST-LINE\n")
-    dropped = int(log.split("[runner: ")[1].split(" characters of output dropped here]")[0])
+    dropped = int(log.split("[runner: ")[1].split(" bytes of output dropped here]")[0])
     assert size - 5 * MIB < dropped < size
     assert len(log) < 4 * MIB + 1000
     assert leftovers(executor) == []
@@ -135,7 +135,7 @@ def test_millions_of_short_lines_keep_memory_flat(tmp_path: Path) -> None:
     log = step_log(2)
     assert log.startswith("FIRST-LINE\ny\ny\n")
     assert log.endswith("y\ny\nLAST-LINE\n")
-    assert "characters of output dropped here]" in log
+    assert "bytes of output dropped here]" in log
 
 
 def _paused_reader(stream: IO[str], done: threading.Event) -> None:

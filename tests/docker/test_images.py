@@ -32,9 +32,9 @@ def _two_jobs(tmp_path: Path, image: str) -> Path:
 def test_missing_image_that_cannot_be_pulled(tmp_path: Path, state_name: str) -> None:
     result = run_cli(["run"], _two_jobs(tmp_path, ABSENT))
     assert result.code == 3, result.stdout + result.stderr
-    assert f"cannot pull image {ABSENT}: " in result.stderr  # the engine's reason follows
-    assert f"hint: build it (`docker build -t {ABSENT} .`) or pull it yourself; " in result.stderr
-    assert "--pull never runs with local images only" in result.stderr
+    assert f"image {ABSENT} cannot be pulled: " in result.stderr  # the engine's reason follows
+    assert f"hint: pull it where a registry answers (`docker pull {ABSENT}`; " in result.stderr
+    assert "docker build" not in result.stderr
     assert "Traceback" not in result.stderr
     assert "started" not in result.stdout and "ok" not in result.stdout.split()  # nothing ran
     assert containers(state_name) == []
@@ -45,8 +45,41 @@ def test_pull_never_refuses_a_missing_image(tmp_path: Path, state_name: str) -> 
     assert result.code == 3
     assert result.stderr.splitlines() == [
         f"image {ABSENT} is not on this machine (--pull never)",
-        f"hint: build it (`docker build -t {ABSENT} .`) or pull it, or use --pull missing",
+        f"hint: pull it where a registry answers (`docker pull {ABSENT}`; `docker login` first "
+        "for a private registry), or run the job on an image you have (`--image FROM=TO`), "
+        "or use --pull missing",
     ]
+
+
+@pytest.mark.parametrize("policy", ["never", "missing"])
+def test_every_missing_image_is_reported_at_once(
+    tmp_path: Path, state_name: str, policy: str
+) -> None:
+    # issue 13: three images missing (a job's primary, its service, another job's primary)
+    # are named in one message, before anything starts; present images are not named
+    absent = [f"runner-test/absent-{n}:never-built" for n in ("a", "b", "c")]
+    project = docker_project(tmp_path / "p", "steps:\n  - run: echo started", images=f"""
+        - image: {absent[0]}
+        - image: {BUSYBOX}
+        - image: {absent[1]}
+    """)
+    config = project / ".circleci" / "config.yml"
+    config.write_text(
+        config.read_text()
+        + f"  other:\n    docker:\n      - image: {absent[2]}\n    steps:\n      - run: echo o\n"
+        + f"  ok:\n    docker:\n      - image: {BUSYBOX}\n    steps:\n      - run: echo ok\n"
+        + "workflows:\n  main:\n    jobs: [ok, build, other]\n"
+    )
+    result = run_cli(["run", "--pull", policy], project)
+    assert result.code == 3, result.stdout + result.stderr
+    assert result.stderr.startswith("3 images are missing:\n"), result.stderr
+    for name in absent:
+        assert f"  image {name} " in result.stderr
+        assert f"docker pull {name}" in result.stderr
+    assert BUSYBOX not in result.stderr and "docker build" not in result.stderr
+    assert "--image FROM=TO" in result.stderr
+    assert "started" not in result.stdout and "ok" not in result.stdout.split()
+    assert containers(state_name) == []
 
 
 def test_pull_never_and_missing_use_the_local_image(tmp_path: Path, state_name: str) -> None:
@@ -64,7 +97,7 @@ def test_pull_always_fails_offline_and_says_the_image_is_here(
     project = docker_project(tmp_path / "p", "steps:\n  - run: echo never")
     result = run_cli(["run", "--pull", "always"], project)
     assert result.code == 3
-    assert result.stderr.startswith(f"cannot pull image {BUSYBOX}: ")
+    assert result.stderr.startswith(f"image {BUSYBOX} cannot be pulled: ")
     assert "hint: the image is on this machine: use --pull missing or --pull never" in result.stderr
 
 

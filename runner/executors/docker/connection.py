@@ -176,6 +176,9 @@ class Api:
     def kill(self, cid: str) -> None:
         self._call("kill", cid)
 
+    def unpause(self, cid: str) -> None:
+        self._call("unpause", cid)
+
     def remove(self, cid: str) -> None:
         """Force-remove; a container already gone counts as removed. When another client is
         removing it already, wait until it is gone, so that "removed" stays true."""

@@ -72,11 +72,38 @@ def _auth(image: DockerImage, environ: Mapping[str, str]) -> dict[str, str] | No
     }
 
 
-def _hint(image: str) -> str:
-    return (
-        f"build it (`docker build -t {image} .`) or pull it yourself; "
-        "--pull never runs with local images only"
+@dataclass(frozen=True, slots=True)
+class _Missing:
+    """An image that is not here and could not be pulled: reported with all the others."""
+
+    image: str
+    problem: str  # "is not on this machine (--pull never)", "cannot be pulled: <reason>"
+    here: bool = False  # --pull always failed, but a local copy exists
+
+
+def _report(missing: list[_Missing], policy: str) -> EnvironmentFailure:
+    """One message for every missing image of the plan (issue 13): fixing one and then meeting
+    the next, run after run, is what users must not live through. Public images are pulled,
+    not built, so the hint says ``docker pull`` (and the mapping to an image you have)."""
+    if len(missing) == 1 and missing[0].here:
+        return EnvironmentFailure(
+            f"image {missing[0].image} {missing[0].problem}",
+            hint="the image is on this machine: use --pull missing or --pull never",
+        )
+    lines = [f"image {m.image} {m.problem}" for m in missing]
+    head = lines[0] if len(lines) == 1 else f"{len(lines)} images are missing:\n  " + "\n  ".join(
+        lines
     )
+    absent = [m.image for m in missing if not m.here]
+    pulls = "; ".join(f"docker pull {name}" for name in absent)
+    hint = (
+        f"pull {'it' if len(absent) == 1 else 'them'} where a registry answers (`{pulls}`; "
+        "`docker login` first for a private registry), or run the job on an image you have "
+        "(`--image FROM=TO`)"
+    )
+    if policy == "never":
+        hint += ", or use --pull missing"
+    return EnvironmentFailure(head, hint=hint)
 
 
 def ensure_images(
@@ -86,14 +113,23 @@ def ensure_images(
     environ: Mapping[str, str],
     notice: Callable[[str], None],
 ) -> dict[str, ImageFacts]:
+    """Every image of the plan, checked (and pulled, as ``policy`` says) before any start; all
+    the missing ones are reported together."""
     facts: dict[str, ImageFacts] = {}
+    missing: list[_Missing] = []
     for name, image in images_of(jobs).items():
         if image.aws_auth:
             notice(
                 f"{name}: aws_auth is not used locally; log in to the registry with `docker login` "
                 "(its stored credentials are used when pulling)"
             )
-        facts[name] = ImageFacts.from_inspect(_ensure(api, image, policy, environ, notice))
+        found = _ensure(api, image, policy, environ, notice)
+        if isinstance(found, _Missing):
+            missing.append(found)
+        else:
+            facts[name] = ImageFacts.from_inspect(found)
+    if missing:
+        raise _report(missing, policy)
     return facts
 
 
@@ -103,31 +139,23 @@ def _ensure(
     policy: str,
     environ: Mapping[str, str],
     notice: Callable[[str], None],
-) -> Mapping[str, Any]:
+) -> Mapping[str, Any] | _Missing:
     name = image.image
     try:
         local = None if policy == "always" else api.image_config(name)
         if local is not None:
             return local
         if policy == "never":
-            raise EnvironmentFailure(
-                f"image {name} is not on this machine (--pull never)",
-                hint=f"build it (`docker build -t {name} .`) or pull it, or use --pull missing",
-            )
+            return _Missing(name, "is not on this machine (--pull never)")
         notice(f"pulling image {name}")
         try:
             api.pull(name, _auth(image, {**os.environ, **environ}))
         except EngineError as exc:
             present = api.image_config(name) is not None
-            raise EnvironmentFailure(
-                f"cannot pull image {name}: {exc.reason}",
-                hint="the image is on this machine: use --pull missing or --pull never"
-                if present
-                else _hint(name),
-            ) from None
+            return _Missing(name, f"cannot be pulled: {exc.reason}", here=present)
         pulled = api.image_config(name)
     except EngineError as exc:
         raise EnvironmentFailure(f"image {name}: the Docker engine failed: {exc.reason}") from None
     if pulled is None:
-        raise EnvironmentFailure(f"image {name} is missing after pulling it", hint=_hint(name))
+        return _Missing(name, "is missing after pulling it")
     return pulled

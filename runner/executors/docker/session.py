@@ -16,7 +16,7 @@ from typing import IO
 
 from runner.errors import EnvironmentFailure, Interrupted
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
-from runner.executors.docker import scripts
+from runner.executors.docker import gone, scripts
 from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.containers import RUNNER_DIR, Started, UserFacts, remove_all
 from runner.executors.docker.process import DockerProcess, ExecPlan
@@ -129,7 +129,17 @@ class DockerSession:
     def signal(self, pidfile: str, sig: signal.Signals) -> None:
         """Signal one step's process group, from a root exec (see scripts.py)."""
         name = sig.name.removeprefix("SIG")
-        self.api.run(self.cid, ["/bin/sh", "-c", scripts.SIGNAL, "runner-signal", pidfile, name])
+        argv = ["/bin/sh", "-c", scripts.SIGNAL, "runner-signal", pidfile, name]
+        try:
+            self.api.run(self.cid, argv)
+        except EngineError as exc:
+            if exc.status != 409 or "paused" not in exc.reason:
+                raise
+            # `docker pause` froze the container: no exec starts in it and no signal reaches
+            # its processes. The step must still end (no_output_timeout, Ctrl-C: issue 13),
+            # so thaw it, then signal.
+            self.api.unpause(self.cid)
+            self.api.run(self.cid, argv)
 
     def make_dir(self, path: str) -> bool:
         """Create a missing working directory for the job's user; False when impossible."""
@@ -212,14 +222,18 @@ class DockerSession:
         self._put("/", archives.file_chunks(spool), f"extract an archive into {dest}")
 
     def get_archive(self, path: str) -> Iterator[bytes]:
+        doing = f"reading {path}"
         try:
             if not self.api.stat(self.cid, path):
+                gone.check_alive(self.api, self.cid, self.environ, doing)  # 404: which one?
                 raise FileNotFoundError(path)
-            return self.api.get_archive(self.cid, path)
+            stream = self.api.get_archive(self.cid, path)
         except EngineError as exc:
+            gone.check_alive(self.api, self.cid, self.environ, doing)
             raise EnvironmentFailure(
                 f"cannot read {path} from the container: {exc.reason}"
             ) from None
+        return gone.watched(self.api, self.cid, self.environ, doing, stream)
 
     def saw_halt(self) -> None:
         self._halt_seen = True
@@ -235,9 +249,13 @@ class DockerSession:
 
     def exists(self, path: str) -> bool:
         try:
-            return self.api.stat(self.cid, path)
+            if self.api.stat(self.cid, path):
+                return True
         except EngineError as exc:
+            gone.check_alive(self.api, self.cid, self.environ, f"looking for {path}")
             raise EnvironmentFailure(f"the primary container is gone: {exc.reason}") from None
+        gone.check_alive(self.api, self.cid, self.environ, f"looking for {path}")  # 404: which?
+        return False
 
     def shell(
         self, argv: list[str], *, env: Mapping[str, str], cwd: str, stdin_is_tty: bool
