@@ -20,14 +20,14 @@ from runner.barrier import DeployBarrier
 from runner.config.model import Job
 from runner.config.substitute import substitutions
 from runner.environment import NodeFacts
-from runner.errors import ExitCode, Interrupted, UsageError
+from runner.errors import Interrupted, UsageError
 from runner.events import EventBus, JobFinished, JobStarted, Notice, RunFinished, RunStarted, Status
 from runner.executors.base import Executor, NodeSpec, Session
 from runner.graph import JobGraph, PlannedJob
 from runner.node import NodeRun, NodeSetup
 from runner.output import Masker
 from runner.project import Project
-from runner.run_types import RunOptions, RunResult, accepts
+from runner.run_types import RunOptions, RunResult, accepts, run_outcome
 from runner.steps.context import RunServices
 from runner.steps.tools import task_files
 from runner.store import liveness
@@ -386,17 +386,11 @@ class Engine:
     def _finish(self, duration: float) -> RunResult:
         statuses = {job_id: s.status for job_id, s in self._jobs.items()}
         ran = [s for job_id, s in statuses.items() if job_id not in self._not_here]
-        if self.cancelled.is_set() and not self.options.fail_fast:
-            status, code = Status.CANCELLED, ExitCode.INTERRUPTED
-        elif self._environment_failed:  # the engine or the disk failed under a job
-            status, code = Status.FAILED, ExitCode.ENVIRONMENT
-        elif any(s.failed or s is Status.BLOCKED for s in ran):
-            status, code = Status.FAILED, ExitCode.JOB_FAILED
-        elif any(s is Status.WAITING for s in ran):
-            # stopped at an approval nobody gave: nothing failed, but it is not a full pass
-            status, code = Status.WAITING, ExitCode.OK
-        else:
-            status, code = Status.PASSED, ExitCode.OK
+        status, code = run_outcome(
+            ran,
+            cancelled=self.cancelled.is_set() and not self.options.fail_fast,
+            environment_failed=self._environment_failed,
+        )
         self.bus.emit(
             RunFinished(run_id=self.run_id, status=status, duration=duration, exit_code=int(code))
         )

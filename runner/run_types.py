@@ -61,3 +61,19 @@ def accepts(wanted: tuple[str, ...], upstream: Status) -> bool:
     """Whether an upstream job's end satisfies a requirement (``requires`` map form [CR])."""
     status = REQUIRE_STATUS.get(upstream, "not_run")
     return status in wanted or ("terminal" in wanted and status in TERMINAL)
+
+
+def run_outcome(
+    ran: list[Status], *, cancelled: bool, environment_failed: bool
+) -> tuple[Status, ExitCode]:
+    """A run's status and exit code from the statuses of the jobs that ran here."""
+    if cancelled:
+        return Status.CANCELLED, ExitCode.INTERRUPTED
+    if environment_failed:  # the engine or the disk failed under a job
+        return Status.FAILED, ExitCode.ENVIRONMENT
+    if any(s.failed or s is Status.BLOCKED for s in ran):
+        return Status.FAILED, ExitCode.JOB_FAILED
+    if any(s is Status.WAITING for s in ran):
+        # stopped at an approval nobody gave: nothing failed, but it is not a full pass
+        return Status.WAITING, ExitCode.OK
+    return Status.PASSED, ExitCode.OK
