@@ -19,7 +19,8 @@ from tests.adversarial.helpers import LOCATED, MIB, Outcome, no_traceback, runne
 from tests.support import make_project
 
 MEMORY = 512 * MIB
-SECONDS = 5.0  # generous: the point is "bounded", not fast
+# A hang guard, never a speed check (issue 12): a hostile config must be refused, not loop.
+SECONDS = 55.0
 
 JOB = """
 jobs:
