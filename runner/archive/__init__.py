@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecker, human_size
 from runner.archive.compress import decompressed, unzstd_chunks, zstd_chunks
-from runner.archive.extract import gnu_tar, safe_extract
+from runner.archive.extract import safe_extract
 from runner.archive.reader import ScanResult, scan
 from runner.archive.stream import (
     CHUNK,
     as_file,
     file_chunks,
     from_writer,
+    gnu_tar,
     gunzip_chunks,
     gzip_chunks,
     prefetch,

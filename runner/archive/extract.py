@@ -10,7 +10,6 @@ was: the staging directory is removed and nothing was merged.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
@@ -24,24 +23,11 @@ from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecke
 from runner.archive.compress import decompressed
 from runner.archive.merge import check_conflicts, merge
 from runner.archive.reader import ScanResult, scan
-from runner.archive.stream import widen_pipe
+from runner.archive.stream import gnu_tar, widen_pipe
 
 STAGING_PREFIX = ".runner-extract-"
 DEFAULT_LIMITS = Limits()
 _NOFOLLOW_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-@functools.cache
-def gnu_tar() -> str | None:
-    """The host's GNU tar, if there is one (its flags are what the fast path relies on)."""
-    path = shutil.which("tar")
-    if path is None:
-        return None
-    try:
-        done = subprocess.run([path, "--version"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return path if b"GNU tar" in done.stdout else None
 
 
 def safe_extract(

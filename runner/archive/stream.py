@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import io
 import os
 import queue
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -29,12 +31,23 @@ CHUNK = 1024 * 1024
 GZIP_LEVEL = 1  # see benchmarks/bench_cache.py: level 1 is 2-3x faster than 6 for ~10% more bytes
 
 
+@functools.cache
+def gnu_tar() -> str | None:
+    """The host's GNU tar, if there is one (its flags are what the fast path relies on)."""
+    path = shutil.which("tar")
+    if path is None:
+        return None
+    try:
+        done = subprocess.run([path, "--version"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return path if b"GNU tar" in done.stdout else None
+
+
 def tar_stream(path: Path, *, engine: str = "auto") -> Iterator[bytes]:
     """A tar of ``path`` (file or directory), members named relative to its parent."""
     if not os.path.lexists(path):
         raise ArchiveError(f"{path}: no such file or directory")
-    from runner.archive.extract import gnu_tar
-
     tar = gnu_tar() if engine in ("auto", "tar") else None
     if tar is not None:
         return _gnu_tar_stream(tar, path)

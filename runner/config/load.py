@@ -7,34 +7,22 @@ from __future__ import annotations
 
 import difflib
 import gc
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from runner.config import model as m
 from runner.config.jobs import read_jobs
-from runner.config.orb_source import OrbSource
+from runner.config.load_options import LoadOptions
 from runner.config.primary_env import primary_env_to_steps, primary_env_warnings
 from runner.config.reader import Reader
 from runner.config.workflows import read_workflows
 from runner.config.yaml import MDict, load_file
 from runner.errors import ConfigError, ConfigProblem, Mark
 
+__all__ = ["LoadOptions", "build_config", "load_config", "processed_tree"]
+
 VERSIONS = ("2", "2.0", "2.1")
 TOP_KEYS = ("version", "jobs", "workflows", "orbs", "commands", "executors", "parameters", "setup")
 ONLY_21 = ("orbs", "commands", "executors", "parameters", "setup")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadOptions:
-    """What 2.1 processing needs from outside the file."""
-
-    pipeline_parameters: Mapping[str, str] = field(default_factory=dict)  # --param KEY=VALUE
-    pipeline_values: Mapping[str, Any] = field(default_factory=dict)  # pipeline.git.branch, ...
-    orb_dir: Path | None = None
-    orb_source: OrbSource | None = None  # orbs not vendored: cache, lock, registry (runner.orbs)
-    primary_env_to_steps: bool = False  # the pre-2020 rule (runner.config.primary_env)
 
 
 def read_version(root: MDict, file: str) -> str:

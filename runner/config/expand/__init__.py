@@ -16,7 +16,6 @@ The input tree is never changed; every problem found is reported at once, locate
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING
 
 from runner.config.expand.context import Env, Expander
 from runner.config.expand.executors import resolve_executor
@@ -27,12 +26,10 @@ from runner.config.expand.orbs import OrbLoader
 from runner.config.expand.pipeline_params import read_pipeline_parameters
 from runner.config.expand.steps import expand_steps
 from runner.config.expand.workflows import build_jobs, expand_workflows
+from runner.config.load_options import LoadOptions
 from runner.config.pipeline import DEFAULT_VALUES
 from runner.config.yaml import MDict
 from runner.errors import ConfigProblem
-
-if TYPE_CHECKING:
-    from runner.config.load import LoadOptions
 
 __all__ = ["expand_config"]
 

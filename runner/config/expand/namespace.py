@@ -9,7 +9,7 @@ built-in steps: "It is not possible to call commands outside the scope of declar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from runner.config.expand.nodes import fail
 from runner.config.expand.params import RESERVED_JOB_PARAMS, Param, read_params
@@ -17,8 +17,14 @@ from runner.config.reader import join
 from runner.config.yaml import MDict
 from runner.errors import Mark, did_you_mean
 
-if TYPE_CHECKING:
-    from runner.config.expand.orbs import OrbLoader
+
+class OrbLoader(Protocol):
+    """What a namespace needs to import an orb (``runner.config.expand.orbs.OrbLoader``); a
+    protocol here, so that orbs (which builds namespaces) is imported by this module, not the
+    other way round."""
+
+    def load(self, owner: Namespace, alias: str, value: Any, mark: Mark, path: str) -> Namespace:
+        ...
 
 SECTIONS = {"command": "commands", "job": "jobs", "executor": "executors"}
 

@@ -1,0 +1,22 @@
+"""What 2.1 processing needs from outside the config file (``runner.config.load`` and
+``runner.config.expand`` both read it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.config.orb_source import OrbSource
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadOptions:
+    """What 2.1 processing needs from outside the file."""
+
+    pipeline_parameters: Mapping[str, str] = field(default_factory=dict)  # --param KEY=VALUE
+    pipeline_values: Mapping[str, Any] = field(default_factory=dict)  # pipeline.git.branch, ...
+    orb_dir: Path | None = None
+    orb_source: OrbSource | None = None  # orbs not vendored: cache, lock, registry (runner.orbs)
+    primary_env_to_steps: bool = False  # the pre-2020 rule (runner.config.primary_env)
