@@ -167,7 +167,7 @@ def docker_available(host: str | None = None) -> bool:
         import docker
 
         env = dict(os.environ) if host is None else {**os.environ, "DOCKER_HOST": host}
-        client = docker.from_env(timeout=5, environment=env)
+        client = docker.from_env(timeout=15, environment=env)  # a loaded machine is slow
         client.ping()
         client.close()
     except Exception:
