@@ -36,7 +36,7 @@ def bwrap_path() -> str | None:
         return None
     try:
         probe = subprocess.run(
-            [found, "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--", "true"],
+            [found, "--dev-bind", "/", "/", "--unshare-pid", "--", "true"],
             stdin=subprocess.DEVNULL, capture_output=True, timeout=10, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -71,10 +71,11 @@ class HomeView:
             return argv
         bwrap = bwrap_path()
         assert bwrap is not None
-        # --die-with-parent: if runner dies, the step does too; the exit status is the
-        # step's (bubblewrap reports a step killed by signal N as 128+N, as a shell does).
+        # The exit status is the step's (bubblewrap reports a step killed by signal N as
+        # 128+N, as a shell does). No --die-with-parent: runner's INT to the step's group ends
+        # bubblewrap's monitor at once, and the step must still get its grace to clean up.
         return [bwrap, "--dev-bind", "/", "/", *_home_mounts(self.host_home), "--unshare-pid",
-                "--die-with-parent", "--chdir", cwd, "--", *argv]
+                "--chdir", cwd, "--", *argv]
 
 
 def _home_mounts(host_home: Path) -> list[str]:

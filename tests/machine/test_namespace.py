@@ -88,3 +88,24 @@ def test_without_the_namespace_a_config_naming_home_circleci_warns_once(tmp_path
     text = outcome.stdout + outcome.stderr
     assert text.count("the config names /home/circleci, but steps run with HOME in the") == 1
     assert "mount namespace" not in text
+
+
+@needs_bwrap
+def test_an_interrupt_reaches_the_step_in_the_namespace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.docker.test_cleanup import start_run, wait_for_lines
+
+    monkeypatch.setenv("RUNNER_MACHINE_NAMESPACE", "1")
+    project = machine_project(tmp_path / "p", """
+      - run: |
+          trap 'sleep 0.3; echo "got INT in $HOME"; exit 1' INT
+          echo "ready $((1 + 1))"
+          while :; do sleep 0.1; done
+""")
+    proc, lines = start_run(project)
+    wait_for_lines(lines, "ready 2")  # printed by the step, not its script's echo
+    proc.send_signal(signal.SIGINT)
+    rest = "".join(lines)
+    assert proc.wait(timeout=30) == 130
+    assert "got INT in /home/circleci" in rest  # its trap ran, in the namespace
