@@ -2,38 +2,56 @@
 
 Tests marked ``docker`` need a Docker engine. They are skipped when none answers, unless
 ``RUNNER_REQUIRE_DOCKER=1`` (set by ``.ci/run``): then they fail, so a green CI run always
-means the docker executor was really exercised.
+means the docker executor was really exercised. Tests marked ``podman`` run the docker executor
+against podman's Docker-compatible API (``RUNNER_PODMAN_HOST``, by default the socket
+``.ci/podman-up.sh`` starts), with ``RUNNER_REQUIRE_PODMAN=1`` in the same way.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support import docker_available
+from tests.support import docker_available, podman_available, podman_host
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not any(item.get_closest_marker("docker") for item in items):
+    _engine_policy(items, "docker", docker_available, "no Docker engine answers")
+    _engine_policy(
+        items, "podman", podman_available, f"podman's API does not answer at {podman_host()}"
+    )
+
+
+def _engine_policy(
+    items: list[pytest.Item], marker: str, available: Callable[[], bool], why: str
+) -> None:
+    """Skip the tests marked ``marker`` when the engine is absent, or make them fail when
+    ``RUNNER_REQUIRE_<MARKER>=1``."""
+    marked = [item for item in items if item.get_closest_marker(marker)]
+    if not marked or available():
         return
-    if docker_available():
+    variable = f"RUNNER_REQUIRE_{marker.upper()}"
+    if os.environ.get(variable) == "1":
+        fail = pytest.mark.usefixtures(f"_{marker}_required")
+        for item in marked:  # a required engine: these tests must fail, not skip
+            item.add_marker(fail)
         return
-    if os.environ.get("RUNNER_REQUIRE_DOCKER") == "1":
-        for item in items:  # required Docker: these tests must fail, not skip
-            if item.get_closest_marker("docker"):
-                item.add_marker(pytest.mark.usefixtures("_docker_required"))
-        return
-    skip = pytest.mark.skip(reason="no Docker engine answers (set RUNNER_REQUIRE_DOCKER=1 to fail)")
-    for item in items:
-        if item.get_closest_marker("docker"):
-            item.add_marker(skip)
+    skip = pytest.mark.skip(reason=f"{why} (set {variable}=1 to fail)")
+    for item in marked:
+        item.add_marker(skip)
 
 
 @pytest.fixture
 def _docker_required() -> None:
     pytest.fail("RUNNER_REQUIRE_DOCKER=1 but no Docker engine answers")
+
+
+@pytest.fixture
+def _podman_required() -> None:
+    pytest.fail(f"RUNNER_REQUIRE_PODMAN=1 but podman's API does not answer at {podman_host()}")
 
 
 @pytest.fixture(autouse=True)
@@ -46,3 +64,6 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIRCLECI_CLI_HOST", "http://127.0.0.1:9")
     monkeypatch.delenv("CIRCLECI_CLI_TOKEN", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # The machine executor's mount namespace (machine_ns) only where a test asks for it, so the
+    # suite means the same with and without bubblewrap; tests/machine/test_namespace.py asks.
+    monkeypatch.setenv("RUNNER_MACHINE_NAMESPACE", "0")

@@ -150,12 +150,24 @@ def run_cli(
     return CliResult(done.returncode, done.stdout, done.stderr)
 
 
+PODMAN_HOST = "unix:///run/podman/podman.sock"  # where .ci/podman-up.sh starts the service
+
+
+def podman_host() -> str:
+    return os.environ.get("RUNNER_PODMAN_HOST") or PODMAN_HOST
+
+
+def podman_available() -> bool:
+    return docker_available(podman_host())
+
+
 @functools.cache
-def docker_available() -> bool:
+def docker_available(host: str | None = None) -> bool:
     try:
         import docker
 
-        client = docker.from_env(timeout=5)
+        env = dict(os.environ) if host is None else {**os.environ, "DOCKER_HOST": host}
+        client = docker.from_env(timeout=15, environment=env)  # a loaded machine is slow
         client.ping()
         client.close()
     except Exception:

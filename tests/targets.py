@@ -23,7 +23,7 @@ from tests.docker.helpers import (
     machine_executor,
     run_with,
 )
-from tests.support import Collected, make_project
+from tests.support import Collected, make_project, podman_host
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Target:
     kind: str
     make: Callable[[], Executor]
     has_bash: bool = True
+    host: str | None = None  # DOCKER_HOST for the test, when not the default engine (podman)
 
     def config(self, text: str) -> str:
         out: list[str] = []
@@ -95,6 +96,24 @@ CONTRACT_TARGETS = [
     ),
 ]
 
+# The same docker executor against podman's Docker-compatible API (issue 18): served steps,
+# cleanup and labels must hold there too. Marked `podman`, not `docker`: they need podman only.
+PODMAN_TARGETS = [
+    pytest.param(
+        Target("podman-debian", f"docker:\n  - image: {DEBIAN}", "docker", docker_executor,
+               host=podman_host()),
+        id="podman-debian",
+        marks=pytest.mark.podman,
+    ),
+    pytest.param(
+        Target("podman-busybox-user", f"docker:\n  - image: {BUSYBOX}\n    user: circleci",
+               "docker", docker_executor, False, host=podman_host()),
+        id="podman-busybox-user",
+        marks=pytest.mark.podman,
+    ),
+]
+CONTRACT_TARGETS += PODMAN_TARGETS
+
 
 def each_target(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -104,6 +123,8 @@ def each_target(
     state = (tmp_path / f"state-{uuid.uuid4().hex[:10]}").resolve()
     monkeypatch.setenv("RUNNER_STATE_DIR", str(state))
     chosen: Target = request.param
+    if chosen.host is not None:
+        monkeypatch.setenv("DOCKER_HOST", chosen.host)  # the executor and `containers` read it
     yield chosen
     if chosen.kind == "docker":
         left = containers(StateDir(state).label)  # containers carry the label, not the name

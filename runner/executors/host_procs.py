@@ -63,6 +63,20 @@ def reap_group(pgid: int) -> None:
             return
 
 
+def settle_group(pgid: int, within: float) -> bool:
+    """Reap the group's members as they exit, for up to ``within`` seconds; True when none is
+    left. For steps in a pid namespace (machine_ns): the kernel ends what they leave, but
+    bubblewrap's own helper may exit a moment after the step's shell."""
+    end = time.monotonic() + within
+    while True:
+        reap_group(pgid)
+        if not group_alive(pgid):
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.005)
+
+
 def stop_group(pgid: int, *, first: int = signal.SIGTERM, grace: float = 5.0) -> bool:
     """Signal a process group, wait up to ``grace`` for it to go, then SIGKILL. True if any ran.
 

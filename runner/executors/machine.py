@@ -31,6 +31,7 @@ from runner.executors.base import (
     OutputSink,
     Process,
 )
+from runner.executors.machine_ns import CIRCLECI_HOME, HomeView, namespace_wanted
 
 # Host variables steps may see; everything else must be asked for with --pass-env.
 PASSED_BY_DEFAULT = ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR")
@@ -44,11 +45,20 @@ class MachineExecutor:
     pass_env: tuple[str, ...] = ()
     kill: KillPolicy = field(default_factory=KillPolicy)
     keep: bool = False
+    namespace: bool = False  # steps see the home at /home/circleci (decided by prepare)
 
     kind = "machine"
 
     def prepare(self, jobs: list[Job], notice: Callable[[str], None]) -> None:
         host_procs.become_subreaper()
+        self.namespace = namespace_wanted(self.environ)
+        if self.namespace:
+            notice(f"machine: steps run in a mount namespace (bubblewrap), HOME={CIRCLECI_HOME}")
+        elif any(CIRCLECI_HOME in repr(job) for job in jobs):
+            notice(
+                f"machine: the config names {CIRCLECI_HOME}, but steps run with HOME in the "
+                "state directory (no usable bubblewrap here): such paths are this host's own"
+            )
 
     def open(self, spec: NodeSpec, notice: Callable[[str], None]) -> MachineSession:
         home = spec.node_dir / "home"
@@ -62,14 +72,15 @@ class MachineExecutor:
             target.write_text(item.text)
             target.chmod(item.mode)
         env = {k: v for k, v in self.environ.items() if _passes(k, self.pass_env)}
-        session = MachineSession(spec=spec, home_dir=home, env=env, kill=self.kill, keep=self.keep)
+        session = MachineSession(spec=spec, home_dir=home, env=env, kill=self.kill, keep=self.keep,
+                                 view=HomeView(home, self.namespace))
         workdir = spec.job.working_directory
         if not workdir.startswith("~") and os.path.isabs(workdir):
             notice(
                 f"working_directory {workdir} is outside the node's home: the machine executor "
                 "uses that path on this computer as it is"
             )
-        Path(session.resolve(workdir)).mkdir(parents=True, exist_ok=True)
+        Path(session.view.to_host(session.resolve(workdir))).mkdir(parents=True, exist_ok=True)
         return session
 
     def shutdown(self) -> None:
@@ -87,6 +98,7 @@ class MachineSession:
     env: dict[str, str]
     kill: KillPolicy
     keep: bool = False
+    view: HomeView = field(default_factory=lambda: HomeView(Path(), mounted=False))
     _running: list[HostProcess] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _scripts: int = 0
@@ -94,7 +106,7 @@ class MachineSession:
 
     @property
     def home(self) -> str:
-        return str(self.home_dir)
+        return self.view.home
 
     @property
     def has_bash(self) -> bool:
@@ -121,13 +133,14 @@ class MachineSession:
 
     def start(self, request: ExecRequest, sink: OutputSink) -> Process:
         # A step's working_directory is created when missing, like the job's [CR].
-        os.makedirs(request.cwd, exist_ok=True)
+        os.makedirs(self.view.to_host(request.cwd), exist_ok=True)
         with self._lock:
             self._scripts += 1
             script = self.spec.node_dir / "tmp" / f"step-{self._scripts}.sh"
         script.write_text(request.script)
         env = {**request.env, host_procs.TAG_VARIABLE: request.tag}
         process = HostProcess(request, sink, self.kill, on_exit=self._forget)
+        process.settle = 1.0 if self.view.mounted else 0.0
         with self._lock:
             refused = self._stopped
             if not refused:
@@ -136,7 +149,8 @@ class MachineSession:
             # interrupted between the node's cancel check and this start: never launch
             process.refuse()
         else:
-            process.launch([*request.shell, str(script)], env)
+            argv = self.view.wrap([*request.shell, str(script)], request.cwd)
+            process.launch(argv, env, self.view.to_host(request.cwd))
         return process
 
     def _forget(self, process: HostProcess) -> None:
@@ -164,10 +178,10 @@ class MachineSession:
         """Copy ``names`` (relative to ``root``) into ``dest``, keeping modes and symlinks."""
         from runner.executors import tree_copy
 
+        target = Path(self.view.to_host(dest))
         if tree_copy.available():  # two tar processes: what a user would script (issue 17)
-            tree_copy.copy_files(root, names, Path(dest), lambda: self._stopped)
+            tree_copy.copy_files(root, names, target, lambda: self._stopped)
             return
-        target = Path(dest)
         target.mkdir(parents=True, exist_ok=True)
         made: set[Path] = set()
         for count, name in enumerate(names):
@@ -192,15 +206,15 @@ class MachineSession:
     def put_archive(self, dest: str, data: IO[bytes]) -> None:
         from runner.archive import safe_extract
 
-        safe_extract(data, Path(dest))
+        safe_extract(data, Path(self.view.to_host(dest)))
 
     def get_archive(self, path: str) -> Iterator[bytes]:
         from runner.archive import tar_stream
 
-        return tar_stream(Path(path))
+        return tar_stream(Path(self.view.to_host(path)))
 
     def exists(self, path: str) -> bool:
-        return os.path.lexists(path)
+        return os.path.lexists(self.view.to_host(path))
 
     def halted(self) -> bool:
         return os.path.lexists(self.task_data.rstrip("/") + "/halt")
@@ -210,10 +224,11 @@ class MachineSession:
     ) -> int:
         from runner.executors.interactive import run_attached
 
-        os.makedirs(cwd, exist_ok=True)
+        os.makedirs(self.view.to_host(cwd), exist_ok=True)
         # Tagged like a step of this node, so what the shell leaves running is swept at close.
         tagged = {**env, host_procs.TAG_VARIABLE: f"{self.spec.tag}-shell"}
-        return run_attached(argv, env=tagged, cwd=cwd, stdin_is_tty=stdin_is_tty)
+        return run_attached(self.view.wrap(argv, cwd), env=tagged, cwd=self.view.to_host(cwd),
+                            stdin_is_tty=stdin_is_tty)
 
     def close(self) -> None:
         self.interrupt()
@@ -243,13 +258,14 @@ class HostProcess:
         self._stopping = threading.Event()
         self._timed_out = False
         self._started = 0.0
+        self.settle = 0.0  # seconds the group may take to end by itself (a pid namespace)
 
-    def launch(self, argv: list[str], env: Mapping[str, str]) -> None:
+    def launch(self, argv: list[str], env: Mapping[str, str], cwd: str) -> None:
         self._started = time.monotonic()
         try:
             self._popen = subprocess.Popen(
                 argv,
-                cwd=self.request.cwd,
+                cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -257,7 +273,7 @@ class HostProcess:
                 start_new_session=True,
             )
         except OSError as exc:
-            self._finish(ExecResult(error=_start_error(exc, argv, self.request.cwd)))
+            self._finish(ExecResult(error=_start_error(exc, argv, cwd)))
             return
         threading.Thread(target=self._pump, name=f"step-{self.request.tag}", daemon=True).start()
         if self._stopping.is_set():  # stop() came while Popen was starting the process
@@ -345,8 +361,7 @@ class HostProcess:
     def _sweep(self) -> list[str]:
         assert self._popen is not None
         found: list[str] = []
-        host_procs.reap_group(self._popen.pid)
-        if host_procs.group_alive(self._popen.pid):
+        if not host_procs.settle_group(self._popen.pid, self.settle):
             found.append(f"process group {self._popen.pid}")
             host_procs.stop_group(self._popen.pid, grace=self.kill.terminate_grace)
         found += host_procs.sweep_orphans(self.request.tag, grace=self.kill.terminate_grace)

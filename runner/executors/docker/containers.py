@@ -309,7 +309,12 @@ def _services(launch: Launch, primary: Started, errors: list[EnvironmentFailure]
 
 
 def remove_all(api: Api, containers: list[Started], *, deadline: float) -> None:
-    """Force-remove containers in parallel, waiting at most ``deadline`` seconds."""
+    """Force-remove containers, services before primaries, waiting at most ``deadline`` seconds.
+
+    Services share their primary's network namespace (``network_mode=container:``): podman
+    refuses to remove a container others depend on ("has dependent containers which must be
+    removed before it"), so removing all at once left every primary behind under podman
+    (issue 18). Docker accepts either order; each wave is still removed in parallel."""
     failures: list[str] = []
 
     def remove(box: Started) -> None:
@@ -318,16 +323,25 @@ def remove_all(api: Api, containers: list[Started], *, deadline: float) -> None:
         except EngineError as exc:
             failures.append(f"{box.name}: {exc.reason}")
 
-    threads = [threading.Thread(target=remove, args=(box,), daemon=True) for box in containers]
-    for thread in threads:
-        thread.start()
     end = time.monotonic() + deadline
-    for thread in threads:
-        thread.join(max(0.0, end - time.monotonic()))
-    if any(t.is_alive() for t in threads):
-        failures.append(f"removal did not finish within {deadline:g} s")
+    for wave in _removal_waves(containers):
+        threads = [threading.Thread(target=remove, args=(box,), daemon=True) for box in wave]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        if any(t.is_alive() for t in threads):
+            failures.append(f"removal did not finish within {deadline:g} s")
+            break
     if failures:
         raise EnvironmentFailure(
             "could not remove every container: " + "; ".join(failures),
             hint="`runner clean` removes what is left",
         )
+
+
+def _removal_waves(containers: list[Started]) -> list[list[Started]]:
+    """Services first (any container not labelled the primary), then the primaries."""
+    services = [box for box in containers if box.role != "primary"]
+    primaries = [box for box in containers if box.role == "primary"]
+    return [wave for wave in (services, primaries) if wave]
