@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,5 +78,10 @@ def test_env_demo(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["multi-job", "parallel-deploy", "failing-step", "env-demo"])
 def test_samples_run_in_place_inside_this_repository(name: str) -> None:
     """As the README shows: `runner run -C sample_projects/<name>` from a checkout of runner."""
-    result = run_cli(["run", "-C", str(SAMPLES / name)], SAMPLES.parent)
+    # a checkout of runner at a detached HEAD has no branch to plan for: say one (issue 18)
+    detached = subprocess.run(
+        ["git", "symbolic-ref", "-q", "HEAD"], cwd=SAMPLES.parent, capture_output=True, check=False
+    ).returncode != 0
+    branch = ["--branch", "main"] if detached else []
+    result = run_cli(["run", "-C", str(SAMPLES / name), *branch], SAMPLES.parent)
     assert result.code == (1 if name == "failing-step" else 0), result.stdout + result.stderr
