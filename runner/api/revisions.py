@@ -23,6 +23,7 @@ from pathlib import Path
 
 from runner.api.errors import ApiError, bad_request
 from runner.api.projects import ServedProject
+from runner.store.recorder import pid_alive
 
 SOURCES = "sources"  # below the state directory
 GIT_TIMEOUT = 120.0
@@ -123,20 +124,8 @@ def sweep(project: ServedProject, *, own: bool) -> None:
     for clone in clones:
         pid_text = clone.name.partition("-")[0]
         pid = int(pid_text) if pid_text.isdigit() else 0
-        if (pid == os.getpid()) if own else not _alive(pid):
+        if (pid == os.getpid()) if own else not pid_alive(pid):
             discard(clone)
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def clone_of(project: ServedProject, directory: Path | None) -> Path | None:

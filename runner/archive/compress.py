@@ -15,8 +15,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING
 
-from runner.archive.checks import ArchiveError
-from runner.archive.stream import CHUNK, gunzip_chunks, prefetch
+from runner.archive.stream import CHUNK, gunzip_chunks, one_frame, prefetch
 
 if TYPE_CHECKING:
     import zstandard
@@ -60,16 +59,7 @@ def unzstd_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     import zstandard
 
     unpacker = zstandard.ZstdDecompressor().decompressobj(write_size=CHUNK)
-    try:
-        for chunk in chunks:
-            if unpacker.eof:
-                break
-            if out := unpacker.decompress(chunk):
-                yield out
-    except zstandard.ZstdError as exc:
-        raise ArchiveError(f"refused archive: corrupt compressed data ({exc})") from None
-    if not unpacker.eof:
-        raise ArchiveError("refused archive: truncated (the compressed stream ends early)")
+    return one_frame(unpacker, chunks, zstandard.ZstdError)
 
 
 def decompressed(data: IO[bytes] | Iterable[bytes]) -> Iterator[bytes]:

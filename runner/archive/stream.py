@@ -23,7 +23,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from runner.archive.checks import ArchiveError
 
@@ -157,14 +157,30 @@ def gzip_chunks(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[by
 
 def gunzip_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Decompress one gzip stream; a stream cut short or damaged is an ArchiveError."""
-    unpacker = zlib.decompressobj(31)
+    return one_frame(zlib.decompressobj(31), chunks, zlib.error)
+
+
+class Unpacker(Protocol):
+    """A streaming decompressor: zlib's and zstandard's decompress objects."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    def decompress(self, data: bytes) -> bytes: ...
+
+
+def one_frame(
+    unpacker: Unpacker, chunks: Iterable[bytes], corrupt: type[Exception]
+) -> Iterator[bytes]:
+    """What ``unpacker`` makes of one compressed frame; a frame cut short or raising
+    ``corrupt`` is an ArchiveError (gzip here, zstd in ``runner.archive.compress``)."""
     try:
         for chunk in chunks:
             if unpacker.eof:
                 break
             if out := unpacker.decompress(chunk):
                 yield out
-    except zlib.error as exc:
+    except corrupt as exc:
         raise ArchiveError(f"refused archive: corrupt compressed data ({exc})") from None
     if not unpacker.eof:
         raise ArchiveError("refused archive: truncated (the compressed stream ends early)")
