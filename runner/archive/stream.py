@@ -56,13 +56,16 @@ def tar_stream(path: Path, *, engine: str = "auto") -> Iterator[bytes]:
 
 def _gnu_tar_stream(tar: str, path: Path) -> Iterator[bytes]:
     name = path.name if not path.name.startswith("-") else "./" + path.name
+    return tar_output([tar, "-c", "-f", "-", "-C", str(path.parent), name], path)
+
+
+def tar_output(
+    argv: list[str], what: Path, stdin: IO[bytes] | int = subprocess.DEVNULL
+) -> Iterator[bytes]:
+    """The stdout of a ``tar -c`` as it is made; an ArchiveError with tar's words if it fails.
+    Stopping early (the consumer is done, or interrupted) kills tar."""
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(
-            [tar, "-c", "-f", "-", "-C", str(path.parent), name],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, stdin=stdin)
         assert proc.stdout is not None
         widen_pipe(proc.stdout)
         try:
@@ -76,7 +79,7 @@ def _gnu_tar_stream(tar: str, path: Path) -> Iterator[bytes]:
         if code > 1:  # 1 is "some files changed while being read": a live directory
             errors.seek(0)
             text = errors.read().decode(errors="replace").strip().splitlines()
-            raise ArchiveError(f"tar could not read {path}: " + "; ".join(text[:3]))
+            raise ArchiveError(f"tar could not read {what}: " + "; ".join(text[:3]))
 
 
 def widen_pipe(pipe: IO[bytes]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from runner.archive import ArchiveError, gnu_tar
-from runner.archive.stream import CHUNK, widen_pipe
+from runner.archive.stream import tar_output, widen_pipe
 from runner.errors import Interrupted
 
 _POLL = 0.05  # seconds between looks at the stop flag while tar copies
@@ -88,23 +88,8 @@ def tar_chunks(root: Path, names: list[str], uid: int, gid: int) -> Iterator[byt
     assert tar is not None, "checked with available()"
     # ":ID" is a number (GNU tar >= 1.29: "NAME:ID" with no name); "+ID" would be a name
     owner = ["--numeric-owner", f"--owner=:{int(uid)}", f"--group=:{int(gid)}"]
-    with _listing(names) as listing, tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(_create(tar, root, owner), stdin=listing,
-                                stdout=subprocess.PIPE, stderr=errors)  # fmt: skip
-        assert proc.stdout is not None
-        widen_pipe(proc.stdout)
-        try:
-            while chunk := proc.stdout.read(CHUNK):
-                yield chunk
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
-            code = proc.wait()
-        if code > 1:
-            errors.seek(0)
-            text = errors.read().decode(errors="replace").strip().splitlines()
-            raise ArchiveError(f"tar could not read {root}: " + "; ".join(text[:3]))
+    with _listing(names) as listing:
+        yield from tar_output(_create(tar, root, owner), root, stdin=listing)
 
 
 def with_folders(names: list[str]) -> list[str]:
