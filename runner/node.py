@@ -43,7 +43,7 @@ from runner.steps.run import shebang, shell_for
 from runner.steps.tools import prepare_node
 
 if TYPE_CHECKING:
-    from runner.debug.hooks import NodeHooks
+    from runner.node_hooks import NodeHooks
 
 
 @dataclass

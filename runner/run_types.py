@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import ExitCode
 from runner.events import Status
-from runner.executors.base import NodeSpec
-from runner.graph import PlannedJob
 from runner.store.workspace_from import EarlierWorkspace
 
 if TYPE_CHECKING:
-    from runner.debug.hooks import NodeHooks
+    from runner.node_hooks import HooksFactory
 
 # CircleCI's job statuses for ``requires`` in map form [CR], from ours.
 REQUIRE_STATUS = {
@@ -42,7 +40,7 @@ class RunOptions:
     ssh_mode: bool = False
     user: str = ""
     # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None
-    debug: Callable[[NodeSpec, PlannedJob], NodeHooks | None] | None = None
+    debug: HooksFactory | None = None
     workspace_from: EarlierWorkspace | None = None  # issue 18: --workspace-from RUN
     # issue 13: planned job id -> why it cannot run on this machine (runner.hostfit)
     not_here: Mapping[str, str] = field(default_factory=dict)

@@ -11,9 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent / "runner"
 
 # issue 19, item 1: what is left of the central cycle; remove names as it is untangled
 CORE_CYCLE = {
-    "runner.continuation", "runner.debug.hooks", "runner.debug.plan", "runner.engine",
-    "runner.executors.docker", "runner.executors.docker.executor", "runner.node",
-    "runner.run_types", "runner.runflow",
+    "runner.debug.hooks", "runner.debug.plan", "runner.executors.docker",
+    "runner.executors.docker.executor", "runner.runflow",
 }
 
 

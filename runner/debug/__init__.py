@@ -11,6 +11,6 @@ re-running from one step, and failure reports a person can act on.
 * ``--from-step``/``--only-step`` (:mod:`.steps`) restore a kept environment of an earlier run
   (:mod:`.restore`) instead of re-running the steps before.
 
-The node calls in through :class:`.hooks.NodeHooks`; executors give one primitive,
-``Session.shell`` (see :mod:`runner.executors.interactive`).
+The node calls in through :class:`runner.node_hooks.NodeHooks`, implemented in :mod:`.hooks`;
+executors give one primitive, ``Session.shell`` (see :mod:`runner.executors.interactive`).
 """

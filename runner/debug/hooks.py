@@ -1,11 +1,12 @@
-"""What a node calls at the four moments debugging cares about, and runner's implementation.
+"""runner's implementation of the node's debugging hooks.
 
-:class:`NodeHooks` is the whole interface between :class:`runner.node.NodeRun` and this package:
-after the session opened (restore a kept environment for ``--from-step``), before each step
-(skip it?), after a step failed (``--shell-on-failure``), and after the last step, before
-cleanup (``--shell``, the ``--keep`` record). A hook never fails the run by accident: a shell
-that cannot open is reported as a warning; only a failed restore fails the node, since the
-steps after it would run on the wrong state.
+:class:`runner.node_hooks.NodeHooks` (owned by the core) is the whole interface between
+:class:`runner.node.NodeRun` and this package: after the session opened (restore a kept
+environment for ``--from-step``), before each step (skip it?), after a step failed
+(``--shell-on-failure``), and after the last step, before cleanup (``--shell``, the ``--keep``
+record). A hook never fails the run by accident: a shell that cannot open is reported as a
+warning; only a failed restore fails the node, since the steps after it would run on the
+wrong state.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 import os
 import shlex
 import tarfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from runner.config.model import RunStep, Step
 from runner.debug import failure
@@ -33,27 +34,11 @@ from runner.errors import EnvironmentFailure, RunnerError
 from runner.events import Status, StepOutcome
 from runner.executors.base import NodeSpec, Session
 from runner.graph import PlannedJob
+from runner.node_hooks import Notice
 
 if TYPE_CHECKING:
     from runner.debug.plan import DebugPlan
     from runner.steps.context import StepContext
-
-Notice = Callable[[str, str], None]  # text, level
-
-
-class NodeHooks(Protocol):
-    def opened(
-        self, session: Session, env: Mapping[str, str], workdir: str, notice: Notice
-    ) -> None: ...
-
-    def skip(self, index: int) -> tuple[Status, str] | None: ...
-
-    def step_failed(
-        self, step: Step, ctx: StepContext, outcome: StepOutcome, tail: tuple[str, ...]
-    ) -> None: ...
-
-    def finished(self, status: Status) -> None: ...
-
 
 @dataclass
 class DebugNode:

@@ -10,24 +10,21 @@ terminal: name the job (``runner run JOB --shell``) or pass ``-j 1`` for a quiet
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from runner.debug.hooks import DebugNode, NodeHooks
+from runner.debug.hooks import DebugNode
 from runner.debug.kept import KeptNode, records
 from runner.debug.steps import StepRange, step_range
 from runner.executors.base import NodeSpec
 from runner.executors.interactive import stdin_is_tty
 from runner.graph import JobGraph, PlannedJob
+from runner.node_hooks import HooksFactory, NodeHooks
 from runner.store.state import StateDir
 
 if TYPE_CHECKING:
     from runner.runflow import RunRequest
-
-HooksFactory = Callable[[NodeSpec, PlannedJob], NodeHooks | None]
-
 
 @dataclass(frozen=True)
 class DebugPlan:
