@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from runner.runflow import ProjectRequest, open_project
+from runner.loading import ProjectRequest, open_project
 from runner.store import liveness, retention
 from runner.store.retention import Retention
 from runner.store.state import StateDir, resolve_root

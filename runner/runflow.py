@@ -45,6 +45,7 @@ __all__ = [  # the loading half lives in runner.loading; callers reach it from h
 
 if TYPE_CHECKING:
     from runner.continuation import ContinuationRequest, ContinueWith
+    from runner.debug.plan import DebugOptions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,18 +130,6 @@ def project_env(request: RunRequest, environ: Mapping[str, str]) -> dict[str, st
     return env
 
 
-def kill_policy(environ: Mapping[str, str]) -> KillPolicy:
-    """``RUNNER_STOP_GRACE=INT,TERM``: seconds a step gets after SIGINT, then after SIGTERM."""
-    text = environ.get("RUNNER_STOP_GRACE", "")
-    if not text:
-        return KillPolicy()
-    try:
-        first, _, second = text.partition(",")
-        return KillPolicy(interrupt_grace=float(first), terminate_grace=float(second or first))
-    except ValueError:
-        raise UsageError(f"RUNNER_STOP_GRACE takes seconds like '2,5', got {text!r}") from None
-
-
 def build_executors(
     request: RunRequest, environ: Mapping[str, str], kinds: set[str]
 ) -> dict[str, Executor]:
@@ -151,7 +140,7 @@ def build_executors(
 
         executors["machine"] = MachineExecutor(
             environ=environ, pass_env=request.pass_env, keep=request.keep,
-            kill=kill_policy(environ),
+            kill=KillPolicy.from_env(environ),
         )
     if "docker" in kinds:
         from runner.executors.docker import DockerExecutor
@@ -243,11 +232,11 @@ def _run_options(
     env = project_env(request, environ)
     contexts = _contexts(request, graph, environ)
     debug = None
-    if (request.shell or request.shell_on_failure or request.keep
-            or request.from_step is not None or request.only_step is not None):
-        from runner.debug.plan import debug_hooks  # refuses a bad --from-step before any start
+    wanted = _debug_options(request)
+    if wanted is not None:
+        from runner.debug.hooks import debug_hooks  # refuses a bad --from-step before any start
 
-        debug = debug_hooks(request, graph, state_root, project_root)
+        debug = debug_hooks(wanted, graph, state_root, project_root)
     earlier = None
     if request.workspace_from is not None or debug is not None:
         from runner.store.workspace_from import workspace_source
@@ -270,6 +259,19 @@ def _run_options(
         user=_user(),
         debug=debug,
         workspace_from=earlier,
+    )
+
+
+def _debug_options(request: RunRequest) -> DebugOptions | None:
+    """The debugging the run asks for, or None (then the debug package is never imported)."""
+    if not (request.shell or request.shell_on_failure or request.keep
+            or request.from_step is not None or request.only_step is not None):
+        return None
+    from runner.debug.plan import DebugOptions
+
+    return DebugOptions(
+        shell=request.shell, shell_on_failure=request.shell_on_failure, keep=request.keep,
+        from_step=request.from_step, only_step=request.only_step, resync=request.resync,
     )
 
 

@@ -1,6 +1,5 @@
 """runner's modules import one way: no import cycle, counting imports inside functions and
-type-only ones (issue 19). The cycle at the run's core that issue 19 untangles is the one
-exception left, and it may only shrink."""
+type-only ones (issue 19)."""
 
 from __future__ import annotations
 
@@ -8,13 +7,6 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "runner"
-
-# issue 19, item 1: what is left of the central cycle; remove names as it is untangled
-CORE_CYCLE = {
-    "runner.debug.hooks", "runner.debug.plan", "runner.executors.docker",
-    "runner.executors.docker.executor", "runner.runflow",
-}
-
 
 def modules() -> dict[str, Path]:
     found = {}
@@ -91,12 +83,11 @@ def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
     return found
 
 
-def test_no_import_cycle_beyond_what_is_left_of_the_core_one() -> None:
+def test_no_import_cycle() -> None:
     known = modules()
     graph = {name: imports(name, file, known) for name, file in known.items()}
     assert "runner.engine" in graph["runner.runflow"]  # the walk sees imports at all
-    extra = [sorted(c) for c in cycles(graph) if not c <= CORE_CYCLE]
-    assert extra == []
+    assert [sorted(c) for c in cycles(graph)] == []
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

@@ -5,7 +5,8 @@ re-running from one step, and failure reports a person can act on.
   with CircleCI's words; after the job's steps a shell opens in the node (:mod:`.plan` says
   which node), with the job's environment, BASH_ENV and working directory (:mod:`.shell`).
 * ``--shell-on-failure``: the same shell when a step fails, in that step's environment and
-  directory, the failure explained above the prompt (:mod:`.failure`); the job then goes on.
+  directory, the failure explained above the prompt (:mod:`runner.report.failure`); the job
+  then goes on.
 * ``--keep`` records how to enter the kept node (:mod:`.kept`); ``runner shell`` enters it
   (:mod:`.reenter`, :mod:`.places`), ``runner clean`` removes it.
 * ``--from-step``/``--only-step`` (:mod:`.steps`) restore a kept environment of an earlier run

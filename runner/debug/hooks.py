@@ -16,11 +16,12 @@ import shlex
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.config.model import RunStep, Step
-from runner.debug import failure
 from runner.debug.kept import KeptNode, save
+from runner.debug.plan import DebugOptions, DebugPlan, debug_plan
 from runner.debug.shell import (
     RC_NAME,
     open_shell,
@@ -33,12 +34,27 @@ from runner.debug.shell import (
 from runner.errors import EnvironmentFailure, RunnerError
 from runner.events import Status, StepOutcome
 from runner.executors.base import NodeSpec, Session
-from runner.graph import PlannedJob
-from runner.node_hooks import Notice
+from runner.graph import JobGraph, PlannedJob
+from runner.node_hooks import HooksFactory, NodeHooks, Notice
+from runner.report import failure
 
 if TYPE_CHECKING:
-    from runner.debug.plan import DebugPlan
     from runner.steps.context import StepContext
+
+def debug_hooks(
+    options: DebugOptions, graph: JobGraph, state_root: Path, project_root: Path | None = None
+) -> HooksFactory | None:
+    """Hooks for a run's nodes, or None when it asks for no debugging; raises UsageError for
+    a ``--from-step``/``--only-step`` that does not fit the planned job."""
+    plan = debug_plan(options, graph, state_root, project_root)
+    if plan is None:
+        return None
+
+    def for_node(spec: NodeSpec, job: PlannedJob) -> NodeHooks | None:
+        return DebugNode(plan=plan, spec=spec, job=job, shell_here=plan.shell_here(spec, job))
+
+    return for_node
+
 
 @dataclass
 class DebugNode:

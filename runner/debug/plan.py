@@ -12,19 +12,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
-from runner.debug.hooks import DebugNode
 from runner.debug.kept import KeptNode, records
 from runner.debug.steps import StepRange, step_range
 from runner.executors.base import NodeSpec
 from runner.executors.interactive import stdin_is_tty
 from runner.graph import JobGraph, PlannedJob
-from runner.node_hooks import HooksFactory, NodeHooks
 from runner.store.state import StateDir
 
-if TYPE_CHECKING:
-    from runner.runflow import RunRequest
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DebugOptions:
+    """What a run asks of debugging (``runner run``'s flags, built by :mod:`runner.runflow`)."""
+
+    shell: bool = False  # --shell
+    shell_on_failure: bool = False  # --shell-on-failure
+    keep: bool = False  # --keep
+    from_step: str | None = None  # --from-step: a step number from 0, or a step's name
+    only_step: str | None = None  # --only-step
+    resync: bool = True  # --from-step refreshes the restored checkout (--no-resync: keeps it)
+
 
 @dataclass(frozen=True)
 class DebugPlan:
@@ -39,9 +47,9 @@ class DebugPlan:
     project_root: Path | None = None
     out: IO[str] | None = None  # where shell banners go (stderr)
 
-    def hooks_for(self, spec: NodeSpec, job: PlannedJob) -> NodeHooks | None:
-        shell_here = self.shell and spec.node_index == min(job.nodes)
-        return DebugNode(plan=self, spec=spec, job=job, shell_here=shell_here)
+    def shell_here(self, spec: NodeSpec, job: PlannedJob) -> bool:
+        """Whether ``--shell`` opens on this node (see the module's docstring)."""
+        return self.shell and spec.node_index == min(job.nodes)
 
     def source_for(self, job: PlannedJob, node: int) -> KeptNode | None:
         """The newest kept environment of this job's node, of the same executor, still there."""
@@ -74,22 +82,21 @@ class DebugPlan:
         }
 
 
-def debug_hooks(
-    request: RunRequest, graph: JobGraph, state_root: Path, project_root: Path | None = None
-) -> HooksFactory | None:
-    """Hooks for a run, or None when it asks for no debugging; raises UsageError for a
-    ``--from-step``/``--only-step`` that does not fit the planned job."""
-    steps = step_range(graph, request.from_step, request.only_step)
-    if not (request.shell or request.shell_on_failure or request.keep or steps):
+def debug_plan(
+    options: DebugOptions, graph: JobGraph, state_root: Path, project_root: Path | None = None
+) -> DebugPlan | None:
+    """The run's debugging plan, or None when it asks for no debugging; raises UsageError for
+    a ``--from-step``/``--only-step`` that does not fit the planned job."""
+    steps = step_range(graph, options.from_step, options.only_step)
+    if not (options.shell or options.shell_on_failure or options.keep or steps):
         return None
-    plan = DebugPlan(
+    return DebugPlan(
         state=StateDir(state_root),
-        shell=request.shell,
-        shell_on_failure=request.shell_on_failure,
-        keep=request.keep,
+        shell=options.shell,
+        shell_on_failure=options.shell_on_failure,
+        keep=options.keep,
         steps=steps,
         tty=stdin_is_tty(),
-        resync=request.resync,
+        resync=options.resync,
         project_root=project_root,
     )
-    return plan.hooks_for

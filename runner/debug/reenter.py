@@ -15,7 +15,7 @@ from runner.debug.places import place_for
 from runner.debug.shell import plan_shell, say
 from runner.errors import EnvironmentFailure, UsageError, did_you_mean
 from runner.executors.interactive import stdin_is_tty
-from runner.runflow import ProjectRequest, open_project
+from runner.loading import ProjectRequest, open_project
 from runner.store.state import StateDir, resolve_root
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from runner.config.model import Job
+from runner.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +23,21 @@ class KillPolicy:
 
     interrupt_grace: float = 2.0
     terminate_grace: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> KillPolicy:
+        """``RUNNER_STOP_GRACE=INT,TERM``: seconds a step gets after SIGINT, then after SIGTERM
+        (one number: both). Every backend reads it here, so all stop alike."""
+        text = environ.get("RUNNER_STOP_GRACE", "")
+        if not text:
+            return cls()
+        try:
+            first, _, second = text.partition(",")
+            return cls(interrupt_grace=float(first), terminate_grace=float(second or first))
+        except ValueError:
+            raise UsageError(
+                f"RUNNER_STOP_GRACE takes seconds like '2,5', got {text!r}"
+            ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from runner.debug import failure
 from runner.events import (
     Event,
     JobFinished,
@@ -25,6 +24,7 @@ from runner.events import (
     TestResultsStored,
     TestsReportedTwice,
 )
+from runner.report import failure
 from runner.report.duration import fmt_duration
 from runner.report.tests import render_test_results, test_results_dict
 from runner.sanitize import strip_sgr, visible

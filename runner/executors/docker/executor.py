@@ -70,10 +70,8 @@ class DockerExecutor:
         remote_docker: object = True,
     ) -> DockerExecutor:
         """The CLI's options (``runflow.build_executors`` passes them as a mapping)."""
-        from runner.runflow import kill_policy  # RUNNER_STOP_GRACE, as the machine executor
-
         return cls(
-            kill=kill_policy(environ),
+            kill=KillPolicy.from_env(environ),  # RUNNER_STOP_GRACE, as the machine executor
             environ=environ,
             # A way out should a served step ever behave unlike an exec: every step an exec.
             serve=environ.get("RUNNER_DOCKER_SERVE", "1").strip().lower() not in SWITCHED_OFF,

@@ -1,4 +1,4 @@
-"""A failed step, told so a person can act: above the debugging shell, and in the run's summary.
+"""A failed step, told so a person can act: in the run's summary, and above the debugging shell.
 
 The explanation of the exit itself (127 and the PATH, 137, 143, 130, a timeout and its limit)
 is made when the step ends (:func:`runner.explain.explain_exit`, via ``steps/run.py``), so it is
