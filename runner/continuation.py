@@ -26,7 +26,7 @@ from typing import Any
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
-from runner.engine import Engine, _JobState
+from runner.engine import Engine
 from runner.errors import ConfigError, ExitCode, RunnerError
 from runner.events import Notice, Status
 from runner.executors.base import Executor
@@ -173,23 +173,23 @@ class ContinuingEngine(Engine):
         self.continue_with = continue_with
         self.inbox = inbox
 
-    def _loop(self) -> None:
+    def schedule(self) -> None:
         with _OPEN_LOCK:
             _OPEN[self.inbox.key] = self.inbox
         try:
-            super()._loop()
+            super().schedule()
         finally:
             with _OPEN_LOCK:
                 _OPEN.pop(self.inbox.key, None)
         more = self._continuation()
         if more is not None:
             self._join(*more)
-            super()._loop()
+            super().schedule()
 
     def _continuation(self) -> tuple[JobGraph, Mapping[str, Executor]] | None:
         if self.cancelled.is_set():
             return None
-        if any(s.status is not Status.PASSED for s in self._jobs.values()):
+        if any(s is not Status.PASSED for s in self.statuses().values()):
             self.bus.emit(Notice(text="the setup workflow did not pass: no continuation"))
             return None
         try:
@@ -203,39 +203,23 @@ class ContinuingEngine(Engine):
             graph, executors = self.continue_with(
                 self.inbox.request, self.run_dir, set(self.executors))
         except RunnerError as exc:
-            self._refuse("; ".join(p.render() for p in exc.problems)
-                         if isinstance(exc, ConfigError) else exc.render())
+            # as CircleCI's API refuses it (the continuing job fails there): a failed entry
+            self.add_failed("continuation", "the continuation was refused: " + (
+                "; ".join(p.render() for p in exc.problems)
+                if isinstance(exc, ConfigError) else exc.render()))
             return None
         if not graph.jobs:
             self.bus.emit(Notice(text="the continuation runs no jobs: the pipeline ends here"))
             return None
         return graph, executors
 
-    def _refuse(self, message: str) -> None:
-        """As CircleCI's API refuses it (the continuing job fails there): a failed entry."""
-        name = "continuation"
-        while name in self._jobs:
-            name += "_"
-        state = _JobState(PlannedJob(id=name, name=name, job=None, no_op=True))
-        with self._cond:
-            self._jobs[name] = state
-            self._settle(state, Status.FAILED, f"the continuation was refused: {message}")
-
     def _join(self, graph: JobGraph, executors: Mapping[str, Executor]) -> None:
-        jobs = _renamed(graph.jobs, set(self._jobs))
-        self.graph = JobGraph((*self.graph.jobs, *jobs), (*self.graph.skipped, *graph.skipped),
-                              (*self.graph.workflows, *graph.workflows))
-        self.executors = {**executors, **self.executors}
+        jobs = _renamed(graph.jobs, set(self.statuses()))
         # the key is for setup jobs only; the continued ones never see it, as on CircleCI
         env = {k: v for k, v in self.options.project_env.items() if k != KEY_VARIABLE}
         self.options = replace(self.options, project_env=env)
-        self._services = replace(self._services, graph=self.graph)
         self.bus.emit(Notice(text="continuing the pipeline: " + ", ".join(j.id for j in jobs)))
-        self._prepare()  # images of the continued jobs, before any of them starts
-        builds = self.state.more_builds(len(jobs))
-        with self._cond:
-            for job, build_num in zip(jobs, builds, strict=True):
-                self._jobs[job.id] = _JobState(job, build_num=build_num)
+        self.join(JobGraph(tuple(jobs), graph.skipped, graph.workflows), executors)
 
 
 def _renamed(jobs: tuple[PlannedJob, ...], taken: set[str]) -> list[PlannedJob]:

@@ -14,16 +14,16 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 from runner.barrier import DeployBarrier
 from runner.config.model import Job
 from runner.config.substitute import substitutions
-from runner.environment import NodeFacts
 from runner.errors import Interrupted, UsageError
 from runner.events import EventBus, JobFinished, JobStarted, Notice, RunFinished, RunStarted, Status
 from runner.executors.base import Executor, NodeSpec, Session
 from runner.graph import JobGraph, PlannedJob
+from runner.job_state import JobState, node_facts
 from runner.node import NodeRun, NodeSetup
 from runner.output import Masker
 from runner.project import Project
@@ -36,18 +36,11 @@ from runner.store.state import StateDir
 from runner.store.timings import TimingStore
 
 
-@dataclass
-class _JobState:
-    job: PlannedJob
-    status: Status = Status.PENDING
-    build_num: int = 0
-    started: float = 0.0
-    nodes_left: int = 0
-    node_status: dict[int, Status] = field(default_factory=dict)
-    barrier: DeployBarrier | None = None
-
-
 class Engine:
+    """Runs a graph's jobs. :mod:`runner.continuation` extends it through its public seam:
+    :meth:`schedule` (the loop, until every job known so far has finished), :meth:`statuses`,
+    :meth:`join` (jobs that join the running run) and :meth:`add_failed`."""
+
     def __init__(
         self,
         *,
@@ -74,7 +67,7 @@ class Engine:
         self._not_here: set[str] = set()
         self._cond = threading.Condition()
         self._sessions: dict[tuple[str, int], Session] = {}
-        self._jobs = {j.id: _JobState(j) for j in graph.jobs}
+        self._jobs = {j.id: JobState(j) for j in graph.jobs}
         self._queue: deque[tuple[str, int]] = deque()
         self._free = max(1, options.jobs_limit)
         self.workflow_id = str(uuid.uuid4())
@@ -128,7 +121,7 @@ class Engine:
         self.bus.emit(RunStarted(run_id=self.run_id, project=str(self.project.root),
                                  jobs=tuple(self._jobs), state_dir=str(self.run_dir)))
         try:
-            self._loop()
+            self.schedule()
         finally:
             for executor in self.executors.values():
                 executor.shutdown()
@@ -172,7 +165,8 @@ class Engine:
                 hint="define them in the contexts file (see `runner run --help`, --contexts)",
             )
 
-    def _loop(self) -> None:
+    def schedule(self) -> None:
+        """Start jobs as they become ready, until every job of the run so far has finished."""
         while True:
             with self._cond:
                 self._advance()
@@ -217,10 +211,10 @@ class Engine:
                 continue
             self._start_job(state)
 
-    def _accepts(self, job: PlannedJob, upstream: _JobState) -> bool:
+    def _accepts(self, job: PlannedJob, upstream: JobState) -> bool:
         return accepts(job.requires_status.get(upstream.job.id, ("success",)), upstream.status)
 
-    def _approval(self, state: _JobState) -> None:
+    def _approval(self, state: JobState) -> None:
         name = state.job.name
         approved = "all" in self.options.approve or name in self.options.approve
         if not approved and self.approver is not None:
@@ -239,7 +233,7 @@ class Engine:
                 f"on hold: approval '{name}' was not given (pass --approve {name} to approve it)",
             )
 
-    def _settle(self, state: _JobState, status: Status, message: str = "") -> None:
+    def _settle(self, state: JobState, status: Status, message: str = "") -> None:
         state.status = status
         duration = time.monotonic() - state.started if state.started else 0.0
         self.bus.emit(
@@ -254,7 +248,7 @@ class Engine:
             finally:
                 self._cond.acquire()
 
-    def _start_job(self, state: _JobState) -> None:
+    def _start_job(self, state: JobState) -> None:
         job = state.job
         assert job.job is not None
         state.status = Status.RUNNING
@@ -304,17 +298,8 @@ class Engine:
                 if state.nodes_left == 0:
                     for event in self._services.timings.finish(job_id):  # after the job
                         self.bus.emit(event)
-                    self._settle(state, self._job_status(state))
+                    self._settle(state, state.outcome())
                 self._cond.notify_all()
-
-    @staticmethod
-    def _job_status(state: _JobState) -> Status:
-        statuses = state.node_status.values()
-        if any(s is Status.CANCELLED for s in statuses):
-            return Status.CANCELLED
-        if any(s.failed for s in statuses):
-            return Status.FAILED
-        return Status.PASSED
 
     def _track(self, key: tuple[str, int], session: Session | None) -> None:
         with self._cond:
@@ -325,10 +310,9 @@ class Engine:
         if session is not None and self.cancelled.is_set():
             session.interrupt()
 
-    def _node_setup(self, state: _JobState, node: int) -> NodeSetup:
+    def _node_setup(self, state: JobState, node: int) -> NodeSetup:
         job = state.job
         assert job.job is not None and state.barrier is not None
-        git = self.project.git
         spec = NodeSpec(
             job=job.job,
             job_id=job.id,
@@ -339,24 +323,8 @@ class Engine:
             labels={"com.runner.run": f"{self.state.label}.{self.run_id}"},
             task_files=task_files(self._services, job.id),
         )
-        in_workflow = job.workflow is not None
-        facts = NodeFacts(
-            job_name=job.name,
-            node_index=node,
-            node_total=job.parallelism,
-            build_num=state.build_num,
-            working_directory=job.job.working_directory,
-            branch=git.branch,
-            sha=git.sha,
-            tag=git.tag,
-            repository_url=git.remote_url,
-            username=git.username,
-            reponame=git.reponame,
-            workflow_id=self.workflow_id if in_workflow else "",
-            workflow_job_id=self._workflow_job_id(job.id) if in_workflow else "",
-            pipeline_id=self.pipeline_id,
-            user=self.options.user,
-        )
+        facts = node_facts(state, node, self.project, workflow_id=self.workflow_id,
+                           pipeline_id=self.pipeline_id, user=self.options.user)
         context_env: dict[str, str] = {}
         for name in job.contexts:
             context_env.update(self.options.contexts[name])
@@ -380,8 +348,34 @@ class Engine:
             debug=self.options.debug(spec, job) if self.options.debug is not None else None,
         )
 
-    def _workflow_job_id(self, job_id: str) -> str:
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.workflow_id}/{job_id}"))
+    # ------------------------------------------------------------ the seam for continuations
+
+    def statuses(self) -> dict[str, Status]:
+        with self._cond:
+            return {job_id: s.status for job_id, s in self._jobs.items()}
+
+    def add_failed(self, name: str, message: str) -> None:
+        """A failed entry that is no job (a refused continuation), under a name no job has."""
+        with self._cond:
+            while name in self._jobs:
+                name += "_"
+            state = JobState(PlannedJob(id=name, name=name, job=None, no_op=True))
+            self._jobs[name] = state
+            self._settle(state, Status.FAILED, message)
+
+    def join(self, graph: JobGraph, executors: Mapping[str, Executor]) -> None:
+        """``graph``'s jobs join the run (ids unique in it), with the executors they need that
+        the run lacks; their images are prepared before any of them starts."""
+        self.graph = JobGraph((*self.graph.jobs, *graph.jobs),
+                              (*self.graph.skipped, *graph.skipped),
+                              (*self.graph.workflows, *graph.workflows))
+        self.executors = {**executors, **self.executors}
+        self._services = replace(self._services, graph=self.graph)
+        self._prepare()
+        builds = self.state.more_builds(len(graph.jobs))
+        with self._cond:
+            for job, build_num in zip(graph.jobs, builds, strict=True):
+                self._jobs[job.id] = JobState(job, build_num=build_num)
 
     def _finish(self, duration: float) -> RunResult:
         statuses = {job_id: s.status for job_id, s in self._jobs.items()}

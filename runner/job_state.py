@@ -1,0 +1,67 @@
+"""What the engine knows of each job of a run while it runs, and the facts a node is given.
+
+Split from :mod:`runner.engine` so the engine module stays the scheduler only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from runner.barrier import DeployBarrier
+from runner.environment import NodeFacts
+from runner.events import Status
+from runner.graph import PlannedJob
+from runner.project import Project
+
+
+@dataclass
+class JobState:
+    job: PlannedJob
+    status: Status = Status.PENDING
+    build_num: int = 0
+    started: float = 0.0
+    nodes_left: int = 0
+    node_status: dict[int, Status] = field(default_factory=dict)
+    barrier: DeployBarrier | None = None
+
+    def outcome(self) -> Status:
+        """The job's status from its nodes' statuses."""
+        statuses = self.node_status.values()
+        if any(s is Status.CANCELLED for s in statuses):
+            return Status.CANCELLED
+        if any(s.failed for s in statuses):
+            return Status.FAILED
+        return Status.PASSED
+
+
+def node_facts(
+    state: JobState, node: int, project: Project, *, workflow_id: str, pipeline_id: str,
+    user: str,
+) -> NodeFacts:
+    """The built-in variables' values for one node of a job (``CIRCLE_*`` [ENV])."""
+    job = state.job
+    assert job.job is not None
+    git = project.git
+    in_workflow = job.workflow is not None
+    return NodeFacts(
+        job_name=job.name,
+        node_index=node,
+        node_total=job.parallelism,
+        build_num=state.build_num,
+        working_directory=job.job.working_directory,
+        branch=git.branch,
+        sha=git.sha,
+        tag=git.tag,
+        repository_url=git.remote_url,
+        username=git.username,
+        reponame=git.reponame,
+        workflow_id=workflow_id if in_workflow else "",
+        workflow_job_id=workflow_job_id(workflow_id, job.id) if in_workflow else "",
+        pipeline_id=pipeline_id,
+        user=user,
+    )
+
+
+def workflow_job_id(workflow_id: str, job_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{workflow_id}/{job_id}"))
