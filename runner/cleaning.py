@@ -66,8 +66,6 @@ def _remove_node_leftovers(runs: list[Path]) -> int:
 
 
 def _clean_containers(state: StateDir) -> list[str]:
-    try:
-        from runner.executors.docker_cleanup import remove_labelled
-    except ImportError:
-        return []
-    return remove_labelled(state.label)
+    from runner.executors.registry import clean_all
+
+    return clean_all(state.label)

@@ -320,7 +320,7 @@ class Engine:
             node_total=job.parallelism,
             run_id=self.run_id,
             node_dir=self.state.node_dir(self.run_id, job.id, node),
-            labels={"com.runner.run": f"{self.state.label}.{self.run_id}"},
+            run_label=f"{self.state.label}.{self.run_id}",
             task_files=task_files(self._services, job.id),
         )
         facts = node_facts(state, node, self.project, workflow_id=self.workflow_id,

@@ -20,7 +20,9 @@ from runner.engine import Engine
 from runner.environment import parse_assignment, parse_env_file
 from runner.errors import UsageError
 from runner.events import EventBus, Notice, Subscriber
-from runner.executors.base import Executor, KillPolicy
+from runner.executors.base import Executor
+from runner.executors.options import DockerOptions, ExecutorOptions
+from runner.executors.registry import build_executors
 from runner.graph import JobGraph, Selection, plan
 from runner.loading import (
     Loaded,
@@ -73,7 +75,7 @@ class RunRequest:
     only_step: str | None = None
     resync: bool = True  # --from-step: refresh the restored checkout (--no-resync: keep it)
     workspace_from: str | None = None  # a run number or "last": attach what it persisted
-    docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
+    docker: DockerOptions = field(default_factory=DockerOptions)  # --pull and friends
     # API ``build_parameters``: environment below every config and project value [ENV-2020].
     build_parameters: Mapping[str, str] = field(default_factory=dict)
     # Project-level variables from the API server (its URL and a token), and values to mask.
@@ -130,25 +132,10 @@ def project_env(request: RunRequest, environ: Mapping[str, str]) -> dict[str, st
     return env
 
 
-def build_executors(
-    request: RunRequest, environ: Mapping[str, str], kinds: set[str]
-) -> dict[str, Executor]:
-    """Only the executors the graph needs: the docker SDK is slow to import and needs an engine."""
-    executors: dict[str, Executor] = {}
-    if "machine" in kinds:
-        from runner.executors.machine import MachineExecutor
-
-        executors["machine"] = MachineExecutor(
-            environ=environ, pass_env=request.pass_env, keep=request.keep,
-            kill=KillPolicy.from_env(environ),
-        )
-    if "docker" in kinds:
-        from runner.executors.docker import DockerExecutor
-
-        executors["docker"] = DockerExecutor.from_options(
-            environ=environ, keep=request.keep, pass_env=request.pass_env, **request.docker
-        )
-    return executors
+def executor_options(request: RunRequest, environ: Mapping[str, str]) -> ExecutorOptions:
+    return ExecutorOptions(
+        environ=environ, pass_env=request.pass_env, keep=request.keep, docker=request.docker
+    )
 
 
 def run(
@@ -189,7 +176,8 @@ def run(
         executors=executors
         if executors is not None
         else build_executors(
-            request, environ, {j.executor_kind for j in graph.jobs if j.id not in not_here}
+            {j.executor_kind for j in graph.jobs if j.id not in not_here},
+            executor_options(request, environ),
         ),
         bus=bus,
         options=options,
@@ -217,7 +205,7 @@ def _continue_with(
         config = load_continued(cont, run_dir, options)
         graph = plan(config, selection) if config.jobs else JobGraph(())
         kinds = {j.executor_kind for j in graph.jobs} - have
-        return graph, build_executors(request, environ, kinds)
+        return graph, build_executors(kinds, executor_options(request, environ))
 
     return continue_with
 

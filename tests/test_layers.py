@@ -4,6 +4,7 @@ type-only ones (issue 19)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "runner"
@@ -92,3 +93,45 @@ def test_no_import_cycle() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+
+
+# issue 19, item 2: executor kinds and docker labels are runner.executors' business (its
+# registry and backends). runner/config/ is exempt: it reads the YAML keys that name the kinds.
+BACKEND_KINDS = r"""["'](?:docker|machine|podman)["']"""
+LEAKS = {
+    "a kind compared": re.compile(rf"(?:==|!=)\s*{BACKEND_KINDS}|{BACKEND_KINDS}\s*(?:==|!=|in\b)"),
+    "a kind as a key": re.compile(rf"{BACKEND_KINDS}\s*:"),
+    "a docker label": re.compile(r"com\.runner\."),
+    "a backend module": re.compile(r"runner\.executors\.(?:docker|machine)"),
+}
+
+
+def leaks(root: Path) -> list[str]:
+    found = []
+    for file in sorted(root.rglob("*.py")):
+        if file.relative_to(root).parts[0] in ("executors", "config"):
+            continue
+        for number, line in enumerate(file.read_text().splitlines(), 1):
+            what = next((w for w, pattern in LEAKS.items() if pattern.search(line)), None)
+            if what is not None:
+                found.append(f"{file.relative_to(root)}:{number}: {what}: {line.strip()}")
+    return found
+
+
+def test_no_executor_kind_or_docker_label_outside_the_executors() -> None:
+    assert leaks(ROOT) == []
+
+
+def test_the_leak_finder_finds_leaks(tmp_path: Path) -> None:
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "executors").mkdir()
+    (tmp_path / "steps" / "a.py").write_text(
+        'if kind == "machine":\n    pass\nPLACES = {"docker": 1}\n'
+        'labels = {"com.runner.run": "x"}\nfrom runner.executors.docker import labels\n'
+        'if "podman" in kinds:\n    pass\nname = "docker-compose"\n'
+    )
+    (tmp_path / "executors" / "b.py").write_text('kind = "docker"\nif k == "docker": pass\n')
+    assert [line.split(": ")[1] for line in leaks(tmp_path)] == [
+        "a kind compared", "a kind as a key", "a docker label", "a backend module",
+        "a kind compared",
+    ]

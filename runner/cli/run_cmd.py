@@ -135,6 +135,7 @@ def run(
     Defaults for these options can be set in .circleci/runner.yml and
     $XDG_CONFIG_HOME/runner/runner.yml (see `runner config show`)."""
     from runner.cli.run_settings import apply_settings
+    from runner.executors.options import DockerOptions
     from runner.runflow import RunRequest
 
     o = apply_settings(ctx)
@@ -164,8 +165,8 @@ def run(
         only_step=o["only_step"],
         resync=o["resync"],
         workspace_from=o["workspace_from"],
-        docker={"pull": o["pull"], "resource_limits": o["resource_limits"],
-                "remote_docker": o["remote_docker"]},
+        docker=DockerOptions(pull=str(o["pull"]), resource_limits=bool(o["resource_limits"]),
+                             remote_docker=bool(o["remote_docker"])),
     )
     json_out, colour = o["json_output"], common.color_choice(o["color"])
     if o["watch"]:

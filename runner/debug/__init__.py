@@ -8,7 +8,8 @@ re-running from one step, and failure reports a person can act on.
   directory, the failure explained above the prompt (:mod:`runner.report.failure`); the job
   then goes on.
 * ``--keep`` records how to enter the kept node (:mod:`.kept`); ``runner shell`` enters it
-  (:mod:`.reenter`, :mod:`.places`), ``runner clean`` removes it.
+  (:mod:`.reenter`; each backend reaches its own, :mod:`runner.executors.kept`), ``runner clean``
+  removes it.
 * ``--from-step``/``--only-step`` (:mod:`.steps`) restore a kept environment of an earlier run
   (:mod:`.restore`) instead of re-running the steps before.
 

@@ -34,6 +34,7 @@ from runner.debug.shell import (
 from runner.errors import EnvironmentFailure, RunnerError
 from runner.events import Status, StepOutcome
 from runner.executors.base import NodeSpec, Session
+from runner.executors.registry import place_of
 from runner.graph import JobGraph, PlannedJob
 from runner.node_hooks import HooksFactory, NodeHooks, Notice
 from runner.report import failure
@@ -104,7 +105,7 @@ class DebugNode:
         notice(
             f"{steps.flag}: restored the environment kept by {source.title} (its home, working "
             f"directory and BASH_ENV"
-            + ("; files elsewhere in the container are not" if source.executor == "docker" else "")
+            + place_of(source).restore_note
             + f"); {steps.before} skipped",
             "info",
         )

@@ -14,40 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from runner.executors.kept import KeptNode
 from runner.store.state import StateDir
 
+__all__ = ["RECORD", "KeptNode", "load", "records", "save"]
+
 RECORD = "kept.json"
-VERSION = 1
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeptNode:
-    executor: str  # "machine" | "docker"
-    run: str
-    job: str  # the planned job id
-    job_name: str
-    node: int
-    home: str
-    workdir: str
-    bash_env: str
-    task_data: str
-    shell: str  # the configured shell, if any ("" for the default)
-    has_bash: bool
-    env: dict[str, str]
-    labels: dict[str, str] = field(default_factory=dict)  # docker: finds the primary
-    status: str = ""
-    version: int = VERSION
-
-    @property
-    def title(self) -> str:
-        return f"run {self.run} {self.job} node {self.node}"
-
-    def matches(self, job: str | None) -> bool:
-        return job is None or job in (self.job, self.job_name)
+VERSION = 1  # KeptNode.version
 
 
 def save(node_dir: Path, kept: KeptNode) -> Path:

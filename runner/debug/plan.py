@@ -18,6 +18,7 @@ from runner.debug.kept import KeptNode, records
 from runner.debug.steps import StepRange, step_range
 from runner.executors.base import NodeSpec
 from runner.executors.interactive import stdin_is_tty
+from runner.executors.registry import kept_place
 from runner.graph import JobGraph, PlannedJob
 from runner.store.state import StateDir
 
@@ -53,33 +54,23 @@ class DebugPlan:
 
     def source_for(self, job: PlannedJob, node: int) -> KeptNode | None:
         """The newest kept environment of this job's node, of the same executor, still there."""
-        from runner.debug.places import PLACES
-
         for kept in records(self.state):
             if (
                 kept.node == node
                 and kept.executor == job.executor_kind
                 and (job.id == kept.job or job.name in (kept.job, kept.job_name))
             ):
-                place = PLACES.get(kept.executor)
+                place = kept_place(kept.executor)
                 if place is not None and place.alive(kept):
                     return kept
         return None
 
     @staticmethod
     def labels_for(spec: NodeSpec) -> dict[str, str]:
-        """How a kept primary container is found again: the labels the docker executor gave it
-        (imported only for docker jobs, whose run has imported the executor already)."""
-        if spec.job.executor.kind != "docker":
-            return {}
-        from runner.executors.docker import labels as lab
-
-        return {
-            lab.RUN: spec.labels.get(lab.RUN, spec.run_id),
-            lab.JOB: spec.job_id,
-            lab.NODE: str(spec.node_index),
-            lab.ROLE: "primary",
-        }
+        """How a kept node is found again: its backend says (for docker, the labels of the
+        primary container)."""
+        place = kept_place(spec.job.executor.kind)
+        return place.labels(spec) if place is not None else {}
 
 
 def debug_plan(

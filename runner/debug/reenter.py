@@ -11,10 +11,10 @@ import os
 import shlex
 
 from runner.debug.kept import KeptNode, records
-from runner.debug.places import place_for
 from runner.debug.shell import plan_shell, say
 from runner.errors import EnvironmentFailure, UsageError, did_you_mean
 from runner.executors.interactive import stdin_is_tty
+from runner.executors.registry import place_of
 from runner.loading import ProjectRequest, open_project
 from runner.store.state import StateDir, resolve_root
 
@@ -26,7 +26,7 @@ def enter_kept(request: ProjectRequest, *, run: str, job: str | None, node: int 
     state = StateDir(resolve_root(project.root, request.state_dir, os.environ))
     number = _run_number(state, run)
     kept = choose(records(state, str(number)), number, job, node)
-    place = place_for(kept)
+    place = place_of(kept)
     if not place.alive(kept):
         raise EnvironmentFailure(
             f"the kept environment of {kept.title} is gone",

@@ -28,8 +28,8 @@ from collections.abc import Iterator
 
 from runner.archive.stream import as_file
 from runner.debug.kept import KeptNode
-from runner.debug.places import place_for
 from runner.executors.base import Session
+from runner.executors.registry import place_of
 
 
 def restore(kept: KeptNode, session: Session, workdir: str) -> list[str]:
@@ -39,8 +39,9 @@ def restore(kept: KeptNode, session: Session, workdir: str) -> list[str]:
         pairs.append((kept.workdir, workdir))
     pairs.append((kept.bash_env, session.bash_env))
     done: list[str] = []
+    on_host = place_of(kept).on_host
     for old, new in pairs:
-        if kept.executor == "machine":
+        if on_host:
             _copy_on_host(old, new)
         else:
             _copy_by_tar(kept, old, new, session)
@@ -64,7 +65,7 @@ def _copy_on_host(old: str, new: str) -> None:
 
 
 def _copy_by_tar(kept: KeptNode, old: str, new: str, session: Session) -> None:
-    chunks = place_for(kept).archive(kept, old)
+    chunks = place_of(kept).archive(kept, old)
     old_name, new_name = os.path.basename(old.rstrip("/")), os.path.basename(new.rstrip("/"))
     dest = os.path.dirname(new.rstrip("/")) or "/"
     if old_name == new_name:

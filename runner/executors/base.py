@@ -115,6 +115,9 @@ class NodeSpec:
     run_id: str
     node_dir: Path  # host directory for this node's state (home, logs, scratch)
     labels: Mapping[str, str] = field(default_factory=dict)
+    # names this run among every run on the engine (state directory's label and run number):
+    # a backend marks what it creates with it, so `runner clean` finds it (store.state)
+    run_label: str = ""
     task_files: tuple[TaskFile, ...] = ()  # installed by ``open`` under the session's task_data
 
     @property

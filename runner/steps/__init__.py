@@ -10,6 +10,7 @@ import importlib
 
 from runner.config import model as m
 from runner.events import Status, StepOutcome
+from runner.executors.registry import own_docker
 from runner.steps.context import Handler, StepContext
 
 # Step kind -> "module:function". Handlers are imported on first use: a run of `run` steps
@@ -54,6 +55,6 @@ def _remote_docker_on_machine(step: m.Step, ctx: StepContext) -> StepOutcome:
 
 
 def handler_for(step: m.Step, executor_kind: str) -> Handler:
-    if isinstance(step, m.SetupRemoteDockerStep) and executor_kind == "machine":
+    if isinstance(step, m.SetupRemoteDockerStep) and own_docker(executor_kind):
         return _remote_docker_on_machine
     return _handler(type(step)) or _not_supported

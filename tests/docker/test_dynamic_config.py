@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.events import JobFinished
+from runner.executors.options import DockerOptions
 from tests.support import make_project, run_in_process
 
 pytestmark = pytest.mark.docker
@@ -48,7 +49,7 @@ workflows:
 
 def test_a_container_continues_the_pipeline_offline(tmp_path: Path, no_leftovers: str) -> None:
     project = make_project(tmp_path / "p", SETUP, {".circleci/continue_config.yml": CONTINUED})
-    collected = run_in_process(project, docker={"pull": "never"})
+    collected = run_in_process(project, docker=DockerOptions(pull="never"))
     assert collected.result is not None and collected.result.exit_code == 0
     jobs = [(e.job, e.status.value) for e in collected.events if isinstance(e, JobFinished)]
     assert jobs == [("continuation/continue", "passed"), ("build", "passed")]

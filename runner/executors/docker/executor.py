@@ -35,6 +35,7 @@ from runner.executors.docker.remote import RemoteDocker, plan
 from runner.executors.docker.resources import LimitPolicy, Limits
 from runner.executors.docker.server import StepServer
 from runner.executors.docker.session import DockerSession
+from runner.executors.options import DockerOptions
 from runner.executors.task_files import task_files_tar
 
 REAP_DEADLINE = 65.0  # seconds: the reaper's removals give up after 60 (remove_all)
@@ -65,11 +66,10 @@ class DockerExecutor:
         environ: Mapping[str, str],
         keep: bool = False,
         pass_env: tuple[str, ...] = (),
-        pull: object = "missing",
-        resource_limits: object = True,
-        remote_docker: object = True,
+        options: DockerOptions | None = None,
     ) -> DockerExecutor:
-        """The CLI's options (``runflow.build_executors`` passes them as a mapping)."""
+        """The executor a run asks for (built by :mod:`runner.executors.registry`)."""
+        options = options or DockerOptions()
         return cls(
             kill=KillPolicy.from_env(environ),  # RUNNER_STOP_GRACE, as the machine executor
             environ=environ,
@@ -77,9 +77,9 @@ class DockerExecutor:
             serve=environ.get("RUNNER_DOCKER_SERVE", "1").strip().lower() not in SWITCHED_OFF,
             keep=keep,
             pass_env=tuple(pass_env),
-            pull=check_policy(str(pull)),
-            limits=LimitPolicy(enabled=bool(resource_limits)),
-            remote_docker=bool(remote_docker),
+            pull=check_policy(options.pull),
+            limits=LimitPolicy(enabled=options.resource_limits),
+            remote_docker=options.remote_docker,
         )
 
     @property
@@ -122,7 +122,7 @@ class DockerExecutor:
         executor = job.executor
         assert executor.kind == "docker" and hasattr(executor, "images")
         primary, services = executor.images[0], tuple(executor.images[1:])
-        run_label = spec.labels.get(lab.RUN, spec.run_id)
+        run_label = lab.run_label(spec)
         launch = Launch(
             api=self.api,
             images=self._images,

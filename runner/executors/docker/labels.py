@@ -21,6 +21,7 @@ import secrets
 import socket
 from collections.abc import Mapping
 
+from runner.executors.base import NodeSpec
 from runner.names import name_form
 
 RUN = "com.runner.run"
@@ -34,6 +35,12 @@ PID_START = "com.runner.pid-start"
 HOST = "com.runner.host"
 BOOT = "com.runner.boot"
 KEEP = "com.runner.keep"
+
+def run_label(spec: NodeSpec) -> str:
+    """The run's label value: the engine's name for the run (its state directory's label and
+    run number), unless the spec's own labels set it."""
+    return spec.labels.get(RUN) or spec.run_label or spec.run_id
+
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 

@@ -1,57 +1,37 @@
-"""Kept environments after their run ended: is one still there, enter it, read files out of it.
+"""The docker backend's kept environments: a kept primary container, found by its labels.
 
-A live run reaches its node through the executor's :class:`~runner.executors.base.Session`; a
-kept environment outlives the run and its session, so this module reaches it directly, one
-:class:`Place` per executor kind, looked up in a dict (no isinstance on executors). Docker is
-reached through the ``docker`` CLI, as ``docker exec -it`` is (see
+It is reached through the ``docker`` CLI, as ``docker exec -it`` is (see
 :mod:`runner.executors.interactive`): the primary container is found by the labels the kept
-record names.
+record names (:meth:`DockerKept.labels`, the ones :mod:`.executor` gave it).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Protocol
 
-from runner.debug.kept import KeptNode
 from runner.errors import EnvironmentFailure
-from runner.executors.interactive import docker_exec, run_attached
+from runner.executors.base import NodeSpec
+from runner.executors.docker import labels as lab
+from runner.executors.interactive import docker_exec
+from runner.executors.kept import KeptNode
 
 _CHUNK = 1024 * 1024
 
 
-class Place(Protocol):
-    def alive(self, kept: KeptNode) -> bool: ...
+class DockerKept:
+    on_host = False
+    restore_note = "; files elsewhere in the container are not"
 
-    def enter(
-        self, kept: KeptNode, argv: Sequence[str], *, env: Mapping[str, str], tty: bool
-    ) -> int: ...
+    def labels(self, spec: NodeSpec) -> dict[str, str]:
+        return {
+            lab.RUN: lab.run_label(spec),
+            lab.JOB: spec.job_id,
+            lab.NODE: str(spec.node_index),
+            lab.ROLE: "primary",
+        }
 
-    def archive(self, kept: KeptNode, path: str) -> Iterator[bytes]:
-        """A tar stream of ``path`` in the kept environment, named relative to its parent."""
-
-
-class MachinePlace:
-    def alive(self, kept: KeptNode) -> bool:
-        return os.path.isdir(kept.home)
-
-    def enter(
-        self, kept: KeptNode, argv: Sequence[str], *, env: Mapping[str, str], tty: bool
-    ) -> int:
-        cwd = kept.workdir if os.path.isdir(kept.workdir) else kept.home
-        return run_attached(argv, env=env, cwd=cwd, stdin_is_tty=tty)
-
-    def archive(self, kept: KeptNode, path: str) -> Iterator[bytes]:
-        from runner.archive import tar_stream
-
-        return tar_stream(Path(path))
-
-
-class DockerPlace:
     def alive(self, kept: KeptNode) -> bool:
         return self.container(kept, start=False) is not None
 
@@ -97,16 +77,6 @@ class DockerPlace:
                 hint="it was removed (`runner clean`, or by hand); run the job again with --keep",
             )
         return cid
-
-
-PLACES: dict[str, Place] = {"machine": MachinePlace(), "docker": DockerPlace()}
-
-
-def place_for(kept: KeptNode) -> Place:
-    place = PLACES.get(kept.executor)
-    if place is None:
-        raise EnvironmentFailure(f"{kept.title}: unknown executor {kept.executor!r}")
-    return place
 
 
 def _cli() -> str:
