@@ -53,6 +53,7 @@ class Loaded:
     project: Project
     config: Config
     pipeline_id: str
+    state_root: Path  # resolved once (--state-dir, RUNNER_STATE_DIR, the project's)
 
 
 def open_project(request: ProjectRequest, *, cwd: Path | None = None) -> Project:
@@ -72,10 +73,11 @@ def load(
     environ = os.environ if environ is None else environ
     params = _params(request)
     pipeline_id = request.pipeline_id or str(uuid.uuid4())
-    options = load_options(request, project, params, pipeline_id, environ)
+    state_root = resolve_root(project.root, request.state_dir, environ)
+    options = load_options(request, project, params, pipeline_id, environ, state_root=state_root)
     rules = parse_rules(request.images)  # a bad rule is refused before the config is read
     config = load_config(project.config_path, project.config_display, options)
-    return Loaded(project, substitute_images(config, rules), pipeline_id)
+    return Loaded(project, substitute_images(config, rules), pipeline_id, state_root)
 
 
 def load_options(
@@ -84,8 +86,10 @@ def load_options(
     params: dict[str, str],
     pipeline_id: str,
     environ: Mapping[str, str],
+    *,
+    state_root: Path,
 ) -> LoadOptions:
-    state = StateDir(resolve_root(project.root, request.state_dir, environ), request.numbers)
+    state = StateDir(state_root, request.numbers)
     return LoadOptions(
         pipeline_parameters=params,
         pipeline_values=_pipeline_values(project, state, pipeline_id, request),
@@ -113,7 +117,10 @@ def process_text(request: ProjectRequest, *, cwd: Path | None = None) -> str:
     from runner.config.load import build_config, processed_tree
 
     project = open_project(request, cwd=cwd)
-    options = load_options(request, project, _params(request), str(uuid.uuid4()), os.environ)
+    state_root = resolve_root(project.root, request.state_dir, os.environ)
+    options = load_options(
+        request, project, _params(request), str(uuid.uuid4()), os.environ, state_root=state_root
+    )
     root, version = processed_tree(project.config_path, project.config_display, options)
     build_config(root, version, project.config_display)  # refuse what `run` would refuse
     return dump_processed(root)

@@ -36,7 +36,6 @@ class RunOptions:
     contexts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     approve: frozenset[str] = frozenset()  # names, or {"all"}
-    keep: bool = False
     ssh_mode: bool = False
     user: str = ""
     # issue 7: per-node debugging hooks (shells, kept records, --from-step), or None

@@ -38,7 +38,7 @@ from runner.project import Project
 from runner.run_types import RunOptions, RunResult
 from runner.store.caches import CacheStore
 from runner.store.retention import DAY
-from runner.store.state import StateDir, resolve_root
+from runner.store.state import StateDir
 
 __all__ = [  # the loading half lives in runner.loading; callers reach it from here too
     "Loaded", "ProjectRequest", "RunRequest", "load", "open_project", "orb_resolver",
@@ -153,7 +153,7 @@ def run(
     loaded = load(request.project, cwd=cwd, environ=environ)
     graph = plan(loaded.config, selection_for(request, loaded.project))
     not_here = _check_runnable(graph, strict=request.strict)
-    state_root = resolve_root(loaded.project.root, request.project.state_dir, environ)
+    state_root = loaded.state_root
     options = replace(
         _run_options(request, graph, environ, state_root, loaded.project.root), not_here=not_here
     )
@@ -161,7 +161,7 @@ def run(
     if loaded.config.setup:  # dynamic config: see runner.continuation
         from runner.continuation import setup_run
 
-        setup, options = setup_run(options, _continue_with(request, loaded, environ, cwd))
+        setup, options = setup_run(options, _continue_with(request, loaded, environ))
     bus = EventBus(mask=Masker(options.secrets).mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
@@ -189,12 +189,14 @@ def run(
 
 
 def _continue_with(
-    request: RunRequest, loaded: Loaded, environ: Mapping[str, str], cwd: Path | None
+    request: RunRequest, loaded: Loaded, environ: Mapping[str, str]
 ) -> ContinueWith:
     """How a continuation becomes jobs of the run: processed with the setup config's pipeline
     values and orb directory, planned for the same branch or tag, with the executors it needs."""
-    project = open_project(request.project, cwd=cwd)
-    options = load_options(request.project, project, {}, loaded.pipeline_id, environ)
+    options = load_options(
+        request.project, loaded.project, {}, loaded.pipeline_id, environ,
+        state_root=loaded.state_root,
+    )
     selection = selection_for(replace(request, jobs=(), workflow=None), loaded.project)
 
     def continue_with(
@@ -242,7 +244,6 @@ def _run_options(
         contexts=contexts,
         secrets=secrets,
         approve=frozenset(request.approve),
-        keep=request.keep,
         ssh_mode=request.ssh_mode or request.shell,
         user=_user(),
         debug=debug,
