@@ -19,11 +19,20 @@ from dataclasses import replace
 from runner.barrier import DeployBarrier
 from runner.config.model import Job
 from runner.config.substitute import substitutions
-from runner.errors import Interrupted, UsageError
-from runner.events import EventBus, JobFinished, JobStarted, Notice, RunFinished, RunStarted, Status
+from runner.errors import Interrupted
+from runner.events import (
+    EventBus,
+    JobFinished,
+    JobsJoined,
+    JobStarted,
+    Notice,
+    RunFinished,
+    RunStarted,
+    Status,
+)
 from runner.executors.base import Executor, NodeSpec, Session
 from runner.graph import JobGraph, PlannedJob
-from runner.job_state import JobState, node_facts
+from runner.job_state import JobState, check_contexts, node_facts, plan_facts
 from runner.node import NodeRun, NodeSetup
 from runner.output import Masker
 from runner.project import Project
@@ -101,7 +110,7 @@ class Engine:
     # ------------------------------------------------------------ the run
 
     def run(self) -> RunResult:
-        self._check_contexts()
+        check_contexts(self.graph, self.options.contexts)
         self._prepare()
         run_number, build_nums = self.state.new_run(len(self.graph.jobs))
         self.run_id = str(run_number)
@@ -118,8 +127,13 @@ class Engine:
         for state, num in zip(self._jobs.values(), build_nums, strict=True):
             state.build_num = num
         started = time.monotonic()
-        self.bus.emit(RunStarted(run_id=self.run_id, project=str(self.project.root),
-                                 jobs=tuple(self._jobs), state_dir=str(self.run_dir)))
+        git = self.project.git
+        self.bus.emit(RunStarted(
+            run_id=self.run_id, project=str(self.project.root), jobs=tuple(self._jobs),
+            state_dir=str(self.run_dir), state_root=str(self.state.root),
+            pipeline_id=self.pipeline_id, branch=git.branch, tag=git.tag, revision=git.sha,
+            plan=plan_facts(self.graph),
+        ))
         try:
             self.schedule()
         finally:
@@ -154,16 +168,6 @@ class Engine:
     def _runnable(self) -> list[Job]:
         """The jobs (not approvals) this machine can run: nothing else is pulled."""
         return [p.job for p in self.graph.jobs if p.job and p.id not in self.options.not_here]
-
-    def _check_contexts(self) -> None:
-        missing = sorted(
-            {c for j in self.graph.jobs for c in j.contexts if c not in self.options.contexts}
-        )
-        if missing:
-            raise UsageError(
-                "context(s) not found: " + ", ".join(missing),
-                hint="define them in the contexts file (see `runner run --help`, --contexts)",
-            )
 
     def schedule(self) -> None:
         """Start jobs as they become ready, until every job of the run so far has finished."""
@@ -371,6 +375,7 @@ class Engine:
                               (*self.graph.workflows, *graph.workflows))
         self.executors = {**executors, **self.executors}
         self._services = replace(self._services, graph=self.graph)
+        self.bus.emit(JobsJoined(plan=plan_facts(graph)))
         self._prepare()
         builds = self.state.more_builds(len(graph.jobs))
         with self._cond:

@@ -60,11 +60,38 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedFacts:
+    """A planned job as the history records it (runner.store.recorder)."""
+
+    id: str
+    name: str
+    workflow: str = ""
+    requires: tuple[str, ...] = ()
+    parallelism: int = 1
+    executor: str = ""  # the executor kind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunStarted(Event):
     run_id: str
     project: str
     jobs: tuple[str, ...]
     state_dir: str
+    # What the history records of the run, carried here so that no subscriber needs the
+    # engine (issue 19): where the state lives, the pipeline, its refs and the plan.
+    state_root: str = ""
+    pipeline_id: str = ""
+    branch: str = ""
+    tag: str = ""
+    revision: str = ""
+    plan: tuple[PlannedFacts, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobsJoined(Event):
+    """Jobs that join a running run: a dynamic config's continuation (runner.continuation)."""
+
+    plan: tuple[PlannedFacts, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +113,7 @@ class StepStarted(Event):
     kind: str
     command: str | None = None
     shell: str | None = None
+    log_path: str | None = None  # where the step's full log is written
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,6 +208,7 @@ class RunFinished(Event):
 
 _TOPICS: dict[type[Event], str] = {
     RunStarted: "run_started",
+    JobsJoined: "jobs_joined",
     JobStarted: "job_started",
     StepStarted: "step_started",
     StepOutput: "step_output",

@@ -1,4 +1,5 @@
-"""What the engine knows of each job of a run while it runs, and the facts a node is given.
+"""What the engine knows of each job of a run while it runs, the facts a node is given, and
+the plan's facts the events carry.
 
 Split from :mod:`runner.engine` so the engine module stays the scheduler only.
 """
@@ -6,12 +7,14 @@ Split from :mod:`runner.engine` so the engine module stays the scheduler only.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
-from runner.events import Status
-from runner.graph import PlannedJob
+from runner.errors import UsageError
+from runner.events import PlannedFacts, Status
+from runner.graph import JobGraph, PlannedJob
 from runner.project import Project
 
 
@@ -65,3 +68,22 @@ def node_facts(
 
 def workflow_job_id(workflow_id: str, job_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{workflow_id}/{job_id}"))
+
+
+def plan_facts(graph: JobGraph) -> tuple[PlannedFacts, ...]:
+    """The planned jobs as the events carry them (what the history records)."""
+    return tuple(
+        PlannedFacts(id=j.id, name=j.name, workflow=j.workflow or "", requires=j.requires,
+                     parallelism=j.parallelism, executor=j.executor_kind)
+        for j in graph.jobs
+    )
+
+
+def check_contexts(graph: JobGraph, contexts: Mapping[str, object]) -> None:
+    """Refuse a run whose jobs name contexts that are not defined, before anything starts."""
+    missing = sorted({c for j in graph.jobs for c in j.contexts if c not in contexts})
+    if missing:
+        raise UsageError(
+            "context(s) not found: " + ", ".join(missing),
+            hint="define them in the contexts file (see `runner run --help`, --contexts)",
+        )

@@ -228,8 +228,8 @@ class NodeRun:
             sink = StepSink(self._emit_output(index), self.s.masker)
             self._record(index, step, StepOutcome(status=skip[0], message=skip[1]), sink, None)
             return
-        self.s.bus.emit(self._started(session, index, step))
         log_path = str(self.logs / f"{index:03d}-{step.kind}.log")
+        self.s.bus.emit(self._started(session, index, step, log_path))
         sink = StepSink(self._emit_output(index), self.s.masker, CappedLog(Path(log_path)))
         ctx = StepContext(
             session=session,
@@ -265,7 +265,7 @@ class NodeRun:
         if self.s.debug is not None and outcome.status in (Status.FAILED, Status.TIMED_OUT):
             self.s.debug.step_failed(step, ctx, outcome, tuple(sink.tail))  # --shell-on-failure
 
-    def _started(self, session: Session, index: int, step: Step) -> StepStarted:
+    def _started(self, session: Session, index: int, step: Step, log_path: str) -> StepStarted:
         """The step's header: its name, and for run steps the shell line and the command."""
         run = step if isinstance(step, RunStep) else None
         return StepStarted(
@@ -276,6 +276,7 @@ class NodeRun:
             kind=step.kind,
             command=run.command if run else None,
             shell=shebang(shell_for(session, run.shell, self.s.spec.job.shell)) if run else None,
+            log_path=log_path,
         )
 
     def _run_handler(self, step: Step, ctx: StepContext) -> StepOutcome:

@@ -214,7 +214,6 @@ class ApiService:
         subscribers: list[Subscriber] = [recorder, self.live.subscriber(item.project.state_root)]
 
         def on_engine(engine: Any) -> None:
-            recorder.attach(engine)
             self.queue.track(item, engine)
 
         try:

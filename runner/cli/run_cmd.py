@@ -210,7 +210,7 @@ def _execute(
             request,
             subscribers=subscribers,
             approver=_terminal_approver if sys.stdin.isatty() and not json_output else None,
-            on_engine=recorder.chain(_both(guard.attach, on_engine)),
+            on_engine=_both(guard.attach, on_engine),
         )
     if guard.output_closed:  # the run was stopped for it; see ExitCode.OUTPUT_CLOSED
         return int(ExitCode.OUTPUT_CLOSED)

@@ -16,13 +16,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from runner.events import (
     Event,
     JobFinished,
+    JobsJoined,
     JobStarted,
     NodeFinished,
+    PlannedFacts,
     RunFinished,
     RunStarted,
     StepFinished,
@@ -30,10 +33,6 @@ from runner.events import (
     StepStarted,
 )
 from runner.store.history import INTERRUPTED, UNFINISHED, HistoryStore, RunRow, workflow_uuid
-
-if TYPE_CHECKING:
-    from runner.engine import Engine
-    from runner.store.state import StateDir
 
 Statement = tuple[str, tuple[Any, ...]]
 _MAX_UNWRITTEN = 10_000  # statements kept for a retry; a run's records are far fewer
@@ -119,7 +118,8 @@ class _Planned:
 
 
 class HistoryRecorder:
-    """Subscribe it to a run and call :meth:`attach` from ``on_engine`` (see :meth:`chain`)."""
+    """Subscribe it to a run: everything it records comes from the events (``RunStarted``
+    carries the plan and the pipeline's facts; ``JobsJoined`` the jobs of a continuation)."""
 
     def __init__(self, *, source: str = "cli", owner: str | None = None) -> None:
         self.source = source
@@ -127,35 +127,18 @@ class HistoryRecorder:
         self.owner = owner or new_owner()
         self.store: HistoryStore | None = None
         self.run: int | None = None
-        self._state: StateDir | None = None
         self._planned: dict[str, _Planned] = {}
-        self._engine: Engine | None = None
-        self._facts: dict[str, str] = {}
+        self._pipeline_id = ""
         # Statements a full disk refused: tried again, in order, before the next ones, so the
         # run's end is recorded once there is room (issue 13), never left `running`.
         self._unwritten: list[Statement] = []
 
-    def chain(self, on_engine: Callable[[Engine], None]) -> Callable[[Engine], None]:
-        def both(engine: Engine) -> None:
-            self.attach(engine)
-            on_engine(engine)
-
-        return both
-
-    def attach(self, engine: Engine) -> None:
-        """Learn the plan (names, workflows, requirements) the events do not carry."""
-        self._state = engine.state
-        self.store = HistoryStore.for_state(engine.state.root)
-        self._engine = engine
-        self._planned = _plan_of(engine)
-        git = engine.project.git
-        self._facts = {
-            "pipeline_id": engine.pipeline_id, "project": str(engine.project.root),
-            "branch": git.branch, "tag": git.tag, "revision": git.sha,
-        }
-
     def __call__(self, event: Event) -> None:
-        if self.store is None or type(event) is StepOutput:  # output lines: the hot path
+        if type(event) is StepOutput:  # output lines: the hot path
+            return
+        if isinstance(event, RunStarted) and event.state_root:
+            self.store = HistoryStore.for_state(Path(event.state_root))
+        if self.store is None:
             return
         statements = self._statements(event)
         if statements:
@@ -179,6 +162,9 @@ class HistoryRecorder:
         match event:
             case RunStarted():
                 return self._run_started(event)
+            case JobsJoined():
+                self._planned.update(_plan_of(event.plan))
+                return []
             case JobStarted():
                 return self._job_started(event)
             case StepStarted():
@@ -209,7 +195,8 @@ class HistoryRecorder:
 
     def _run_started(self, event: RunStarted) -> list[Statement]:
         self.run = int(event.run_id)
-        f = self._facts
+        self._planned = _plan_of(event.plan)
+        self._pipeline_id = event.pipeline_id
         out: list[Statement] = [(
             "INSERT INTO runs (run, pipeline_id, source, status, project, branch, tag, "
             "revision, queued_at, started_at, run_dir, pid, owner) "
@@ -217,9 +204,8 @@ class HistoryRecorder:
             "SET status = 'running', started_at = excluded.started_at, run_dir = "
             "excluded.run_dir, pid = excluded.pid, owner = excluded.owner, revision = "
             "excluded.revision, branch = excluded.branch, tag = excluded.tag",
-            (self.run, f.get("pipeline_id", ""), self.source, f.get("project", ""),
-             f.get("branch", ""), f.get("tag", ""), f.get("revision", ""), event.time,
-             event.time, event.state_dir, os.getpid(), self.owner),
+            (self.run, event.pipeline_id, self.source, event.project, event.branch, event.tag,
+             event.revision, event.time, event.time, event.state_dir, os.getpid(), self.owner),
         )]
         out.extend(self._job_row(job_id) for job_id in event.jobs)
         return out
@@ -227,10 +213,8 @@ class HistoryRecorder:
     def _job_row(self, job_id: str) -> Statement:
         """A job's row, once: at the start of the run, or when it joins the run later (the
         jobs of a dynamic config's continuation, runner.continuation)."""
-        if job_id not in self._planned and self._engine is not None:
-            self._planned.update(_plan_of(self._engine))
         p = self._planned.get(job_id) or _Planned(job_id, "", "[]", 1, "")
-        workflow_id = workflow_uuid(self._facts.get("pipeline_id", ""), p.workflow)
+        workflow_id = workflow_uuid(self._pipeline_id, p.workflow)
         return (
             "INSERT INTO jobs (run, job, name, workflow, workflow_id, requires, parallelism, "
             "executor, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued') "
@@ -254,10 +238,7 @@ class HistoryRecorder:
         return out
 
     def _step_started(self, event: StepStarted) -> Statement:
-        log_path = None
-        if self._state is not None and self.run is not None:
-            node_dir = self._state.node_dir(self.run, event.job, event.node)
-            log_path = str(node_dir / "logs" / f"{event.index:03d}-{event.kind}.log")
+        log_path = event.log_path
         return (
             "INSERT OR REPLACE INTO steps (run, job, node, idx, name, kind, status, started_at, "
             "log_path) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
@@ -279,11 +260,8 @@ class HistoryRecorder:
         )
 
 
-def _plan_of(engine: Engine) -> dict[str, _Planned]:
+def _plan_of(plan: tuple[PlannedFacts, ...]) -> dict[str, _Planned]:
     return {
-        j.id: _Planned(
-            j.name, j.workflow or "", json.dumps(list(j.requires)), j.parallelism,
-            j.executor_kind,
-        )
-        for j in engine.graph.jobs
+        j.id: _Planned(j.name, j.workflow, json.dumps(list(j.requires)), j.parallelism, j.executor)
+        for j in plan
     }
