@@ -71,6 +71,7 @@ class RunRequest:
     from_step: str | None = None
     only_step: str | None = None
     resync: bool = True  # --from-step: refresh the restored checkout (--no-resync: keep it)
+    terminal: IO[str] | None = None  # the CLI's stream for lines to the person at a shell
     workspace_from: str | None = None  # a run number or "last": attach what it persisted
     docker: Mapping[str, object] = field(default_factory=dict)  # docker executor options
     # API ``build_parameters``: environment below every config and project value [ENV-2020].

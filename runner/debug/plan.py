@@ -40,7 +40,7 @@ class DebugPlan:
     # --from-step refreshes restored checkouts from this working tree; --no-resync: not
     resync: bool = True
     project_root: Path | None = None
-    out: IO[str] | None = None  # where shell banners go (stderr)
+    out: IO[str] | None = None  # where shell banners go: the CLI's stderr (none: not said)
 
     def hooks_for(self, spec: NodeSpec, job: PlannedJob) -> NodeHooks | None:
         shell_here = self.shell and spec.node_index == min(job.nodes)
@@ -94,5 +94,6 @@ def debug_hooks(
         tty=stdin_is_tty(),
         resync=request.resync,
         project_root=project_root,
+        out=request.terminal,
     )
     return plan.hooks_for
