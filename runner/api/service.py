@@ -215,6 +215,7 @@ class ApiService:
 
         def on_engine(engine: Any) -> None:
             recorder.attach(engine)
+            engine.bus.on_reporter_failed(self.settings.log)  # the operator's log says it
             self.queue.track(item, engine)
 
         try:
