@@ -236,6 +236,7 @@ class EventBus:
 
         self._subscribers: list[Subscriber] = []
         self._closed: list[Callable[[], None]] = []  # told when a reporter's reader went away
+        self._failed: list[Callable[[str], None]] = []  # told when a reporter broke
         self._lock = threading.Lock()
         self._clock = clock or time.time
         # Secrets out of every text an event carries, whoever built it (a step's name or
@@ -250,26 +251,34 @@ class EventBus:
         reporter's reader went away, so the run can be stopped rather than go on unseen."""
         self._closed.append(callback)
 
+    def on_reporter_failed(self, callback: Callable[[str], None]) -> None:
+        """``callback`` gets a line saying which reporter failed (it was turned off so the run
+        goes on). The bus prints nothing itself: whoever owns the terminal says it."""
+        self._failed.append(callback)
+
     def emit(self, event: Event) -> None:
         if not event.time:
             object.__setattr__(event, "time", self._clock())
         if self._mask is not None and type(event) is not StepOutput:  # its sink masked it
             event = _masked(event, self._mask)
         closed = False
+        failures: list[str] = []
         with self._lock:
             for subscriber in list(self._subscribers):
                 try:
                     subscriber(event)
                 except BrokenPipeError:
-                    # The reader went away (``runner run | head``): stop writing there, and
-                    # point stdout at /dev/null so the interpreter's exit flush stays quiet.
+                    # The reader went away (``runner run | head``): stop writing there.
                     self._subscribers.remove(subscriber)
-                    _silence_stdout()
                     closed = True
                 except Exception as exc:  # a reporter bug must not break the run
                     self._subscribers.remove(subscriber)
-                    _say(f"runner: a reporter failed and was turned off: {exc!r}\n")
-        if closed:  # outside the lock: a callback may stop the run, which emits events
+                    failures.append(f"a reporter failed and was turned off: {exc!r}")
+        # outside the lock: a callback may stop the run, which emits events
+        for text in failures:
+            for told in list(self._failed):
+                told(text)
+        if closed:
             for callback in list(self._closed):
                 callback()
 
@@ -292,28 +301,6 @@ def _masked(event: Event, mask: Callable[[str], str]) -> Event:
         if new != value:
             changes[f.name] = new
     return replace(event, **changes) if changes else event
-
-
-def _say(text: str) -> None:
-    """A line on stderr, if stderr is still there (it may be the closed pipe too)."""
-    import sys
-
-    try:
-        sys.stderr.write(text)
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def _silence_stdout() -> None:
-    import os
-    import sys
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

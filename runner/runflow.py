@@ -74,6 +74,7 @@ class RunRequest:
     from_step: str | None = None
     only_step: str | None = None
     resync: bool = True  # --from-step: refresh the restored checkout (--no-resync: keep it)
+    terminal: IO[str] | None = None  # the CLI's stream for lines to the person at a shell
     workspace_from: str | None = None  # a run number or "last": attach what it persisted
     docker: DockerOptions = field(default_factory=DockerOptions)  # --pull and friends
     # API ``build_parameters``: environment below every config and project value [ENV-2020].
@@ -261,6 +262,7 @@ def _debug_options(request: RunRequest) -> DebugOptions | None:
     return DebugOptions(
         shell=request.shell, shell_on_failure=request.shell_on_failure, keep=request.keep,
         from_step=request.from_step, only_step=request.only_step, resync=request.resync,
+        terminal=request.terminal,
     )
 
 

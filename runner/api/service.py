@@ -214,6 +214,7 @@ class ApiService:
         subscribers: list[Subscriber] = [recorder, self.live.subscriber(item.project.state_root)]
 
         def on_engine(engine: Any) -> None:
+            engine.bus.on_reporter_failed(self.settings.log)  # the operator's log says it
             self.queue.track(item, engine)
 
         try:

@@ -5,12 +5,6 @@ Heavy modules are imported inside commands so that ``runner --help`` stays fast.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
-import sys
-import threading
-
 import typer
 
 from runner import __version__
@@ -18,6 +12,7 @@ from runner.cli import (
     artifacts_cmd,
     clean_cmd,
     config_cmd,
+    edge,
     history_cmd,
     inspect_cmd,
     orb_cmd,
@@ -63,28 +58,11 @@ artifacts_cmd.register(app)
 
 
 def main() -> None:
-    """The ``runner`` command. When the command has ended, the process ends without tearing
-    the interpreter down: freeing what a run imported and built (the docker SDK, rich, the
-    config model: some 560 modules) took 60-100 ms of every invocation, after everything the
-    user waits for was done. What a normal exit does that matters still happens first: other
-    threads are waited for, atexit handlers run (temporary directories, thread pools), and
-    stdout and stderr are flushed. The history database commits every statement, so nothing
-    is left unwritten. An unexpected exception keeps Python's own exit (and its traceback)."""
+    """The ``runner`` command. The process ends at :func:`runner.cli.edge.finish`; an
+    unexpected exception keeps Python's own exit (and its traceback)."""
     try:
         app()
         code: int | str | None = 0
     except SystemExit as exc:
         code = exc.code
-    if not isinstance(code, int):
-        if code is not None:
-            print(code, file=sys.stderr)
-        code = 0 if code is None else 1
-    current = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not current and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a closed pipe (`runner list | head`)
-            stream.flush()
-    os._exit(code)
+    edge.finish(code)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -21,17 +21,99 @@ _DBG, _OUT = common.DEBUGGING, common.OUTPUT
 
 if TYPE_CHECKING:
     from runner.engine import Engine
+    from runner.runflow import RunRequest
 
 
 def register(app: typer.Typer) -> None:
     app.command(name="run", no_args_is_help=False)(run)
 
 
-def run(
+# The options of `runner run` that no other command shares (the shared ones are in common),
+# one constant each so that the command's signature stays a list of names, grouped by panel.
+_JOBS = typer.Argument(None, help="Jobs to run (default: the workflows, or 'build').")
+_APPROVE = typer.Option(
+    [], "--approve", help="Approve this approval job, or 'all'.", rich_help_panel=_SEL
+)
+_STRICT = typer.Option(
+    False, "--strict", help="Refuse the run (exit 2) if a job cannot run on this machine "
+    "(macOS, Windows, arm) instead of skipping it.", rich_help_panel=_SEL,
+)
+_ENV_VAR = typer.Option(
+    [], "-e", "--env", help="Variable NAME=value (repeatable).", rich_help_panel=_ENV
+)
+_ENV_FILE = typer.Option(
+    [], "--env-file", help="dotenv file of variables (repeatable).", rich_help_panel=_ENV
+)
+_PASS_ENV = typer.Option(
+    [], "--pass-env", help="Pass this variable of yours to machine jobs.", rich_help_panel=_ENV,
+)
+_CONTEXTS = typer.Option(
+    None, "--contexts", help="Contexts file (see README).", rich_help_panel=_ENV
+)
+_WORKSPACE_FROM = typer.Option(
+    None, "--workspace-from", metavar="RUN",
+    help="Attach the workspace run RUN (a number or 'last') persisted.", rich_help_panel=_ENV,
+)
+_PULL = typer.Option(
+    "missing", "--pull", metavar="WHEN", show_default=False,
+    help="Pull images: missing (default) | never | always.", rich_help_panel=_EXE
+)
+_JOBS_LIMIT = typer.Option(
+    None, "-j", "--jobs", min=1, metavar="N",
+    help="Nodes running at once (default: CPU count).", rich_help_panel=_EXE,
+)
+_FAIL_FAST = typer.Option(
+    False, "--fail-fast", help="Stop everything at the first failure.", rich_help_panel=_EXE
+)
+_RESOURCE_LIMITS = typer.Option(
+    True, "--resource-limits/--no-resource-limits", show_default=False,
+    help="resource_class CPU and memory limits (default: on).", rich_help_panel=_EXE,
+)
+_REMOTE_DOCKER = typer.Option(
+    True, "--remote-docker/--no-remote-docker", show_default=False,
+    help="Allow setup_remote_docker (default: on).", rich_help_panel=_EXE,
+)
+_KEEP = typer.Option(
+    False, "--keep", help="Keep node homes and containers afterwards.", rich_help_panel=_DBG
+)
+_SHELL = typer.Option(
+    False, "--shell", help="After a job's steps, a shell in its environment (node 0); "
+    "deploy steps are skipped, as in CircleCI's SSH reruns.", rich_help_panel=_DBG,
+)
+_SHELL_ON_FAILURE = typer.Option(
+    False, "--shell-on-failure",
+    help="When a step fails, a shell in its environment; the job goes on after it.",
+    rich_help_panel=_DBG,
+)
+_FROM_STEP = typer.Option(
+    None, "--from-step", metavar="N",
+    help="Start the job at step N (from 0, or a name), restoring a kept earlier run.",
+    rich_help_panel=_DBG,
+)
+_ONLY_STEP = typer.Option(
+    None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step).",
+    rich_help_panel=_DBG,
+)
+_RESYNC = typer.Option(
+    True, "--resync/--no-resync", show_default=False,
+    help="With --from-step: refresh the restored checkout from the working tree (default).",
+    rich_help_panel=_DBG,
+)
+_WATCH = typer.Option(
+    False, "--watch", help="Run again whenever a file of the project changes.",
+    rich_help_panel=_DBG,
+)
+_JSON = typer.Option(
+    False, "--json", help="JSON lines events instead of text.", rich_help_panel=_OUT
+)
+_COLOR = typer.Option(
+    None, "--color/--no-color", help="Colour (default: on a terminal).", rich_help_panel=_OUT
+)
+
+
+def run(  # one parameter per option: typer reads the command from the signature
     ctx: typer.Context,
-    jobs: list[str] = typer.Argument(
-        None, help="Jobs to run (default: the workflows, or 'build')."
-    ),
+    jobs: list[str] = _JOBS,
     config: Path = common.CONFIG,
     project_dir: Path = common.PROJECT_DIR,
     workflow: str = common.WORKFLOW,
@@ -42,104 +124,62 @@ def run(
     with_requires: bool = common.WITH_REQUIRES,
     parallelism: int = common.PARALLELISM,
     node_index: int = common.NODE_INDEX,
-    approve: list[str] = typer.Option(
-        [], "--approve", help="Approve this approval job, or 'all'.", rich_help_panel=_SEL
-    ),
-    env: list[str] = typer.Option(
-        [], "-e", "--env", help="Variable NAME=value (repeatable).", rich_help_panel=_ENV
-    ),
-    env_file: list[Path] = typer.Option(
-        [], "--env-file", help="dotenv file of variables (repeatable).", rich_help_panel=_ENV
-    ),
-    pass_env: list[str] = typer.Option(
-        [], "--pass-env", help="Pass this variable of yours to machine jobs.",
-        rich_help_panel=_ENV,
-    ),
-    contexts: Path = typer.Option(
-        None, "--contexts", help="Contexts file (see README).", rich_help_panel=_ENV
-    ),
-    workspace_from: str = typer.Option(
-        None, "--workspace-from", metavar="RUN",
-        help="Attach the workspace run RUN (a number or 'last') persisted.",
-        rich_help_panel=_ENV,
-    ),
+    approve: list[str] = _APPROVE,
+    env: list[str] = _ENV_VAR,
+    env_file: list[Path] = _ENV_FILE,
+    pass_env: list[str] = _PASS_ENV,
+    contexts: Path = _CONTEXTS,
+    workspace_from: str = _WORKSPACE_FROM,
     image: list[str] = common.IMAGE,
-    pull: str = typer.Option(
-        "missing", "--pull", metavar="WHEN", show_default=False,
-        help="Pull images: missing (default) | never | always.", rich_help_panel=_EXE
-    ),
-    jobs_limit: int = typer.Option(
-        None, "-j", "--jobs", min=1, metavar="N",
-        help="Nodes running at once (default: CPU count).",
-        rich_help_panel=_EXE,
-    ),
-    fail_fast: bool = typer.Option(
-        False, "--fail-fast", help="Stop everything at the first failure.", rich_help_panel=_EXE
-    ),
-    resource_limits: bool = typer.Option(
-        True, "--resource-limits/--no-resource-limits", show_default=False,
-        help="resource_class CPU and memory limits (default: on).", rich_help_panel=_EXE,
-    ),
-    remote_docker: bool = typer.Option(
-        True, "--remote-docker/--no-remote-docker", show_default=False,
-        help="Allow setup_remote_docker (default: on).", rich_help_panel=_EXE,
-    ),
-    strict: bool = typer.Option(
-        False, "--strict", help="Refuse the run (exit 2) if a job cannot run on this machine "
-        "(macOS, Windows, arm) instead of skipping it.", rich_help_panel=_SEL,
-    ),
+    pull: str = _PULL,
+    jobs_limit: int = _JOBS_LIMIT,
+    fail_fast: bool = _FAIL_FAST,
+    resource_limits: bool = _RESOURCE_LIMITS,
+    remote_docker: bool = _REMOTE_DOCKER,
+    strict: bool = _STRICT,
     orb_dir: Path = common.ORB_DIR,
     orb_host: str = common.ORB_HOST,
     offline: bool = common.OFFLINE,
     primary_env_to_steps: bool = common.PRIMARY_ENV,
     state_dir: Path = common.STATE_DIR,
-    keep: bool = typer.Option(
-        False, "--keep", help="Keep node homes and containers afterwards.", rich_help_panel=_DBG
-    ),
-    shell: bool = typer.Option(
-        False, "--shell", help="After a job's steps, a shell in its environment (node 0); "
-        "deploy steps are skipped, as in CircleCI's SSH reruns.", rich_help_panel=_DBG,
-    ),
-    shell_on_failure: bool = typer.Option(
-        False, "--shell-on-failure",
-        help="When a step fails, a shell in its environment; the job goes on after it.",
-        rich_help_panel=_DBG,
-    ),
-    from_step: str = typer.Option(
-        None, "--from-step", metavar="N",
-        help="Start the job at step N (from 0, or a name), restoring a kept earlier run.",
-        rich_help_panel=_DBG,
-    ),
-    only_step: str = typer.Option(
-        None, "--only-step", metavar="N", help="Run only step N of the job (see --from-step).",
-        rich_help_panel=_DBG,
-    ),
-    resync: bool = typer.Option(
-        True, "--resync/--no-resync", show_default=False,
-        help="With --from-step: refresh the restored checkout from the working tree (default).",
-        rich_help_panel=_DBG,
-    ),
-    watch: bool = typer.Option(
-        False, "--watch", help="Run again whenever a file of the project changes.",
-        rich_help_panel=_DBG,
-    ),
-    json_output: bool = typer.Option(
-        False, "--json", help="JSON lines events instead of text.", rich_help_panel=_OUT
-    ),
-    color: bool = typer.Option(
-        None, "--color/--no-color", help="Colour (default: on a terminal).", rich_help_panel=_OUT
-    ),
+    keep: bool = _KEEP,
+    shell: bool = _SHELL,
+    shell_on_failure: bool = _SHELL_ON_FAILURE,
+    from_step: str = _FROM_STEP,
+    only_step: str = _ONLY_STEP,
+    resync: bool = _RESYNC,
+    watch: bool = _WATCH,
+    json_output: bool = _JSON,
+    color: bool = _COLOR,
 ) -> None:
     """Run jobs: the workflows that apply to this branch, 'build', or the named JOBs.
 
     Defaults for these options can be set in .circleci/runner.yml and
     $XDG_CONFIG_HOME/runner/runner.yml (see `runner config show`)."""
     from runner.cli.run_settings import apply_settings
+
+    o = apply_settings(ctx)  # the values above, with the settings files' where not given
+    request = _request(o, jobs, config, project_dir)
+    json_out, colour = o["json_output"], common.color_choice(o["color"])
+    if o["watch"]:
+        from runner.cli.watch import watch_runs
+
+        code = common.call(lambda: watch_runs(
+            request, lambda hook: _execute(request, json_out, colour, hook)
+        ))
+    else:
+        code = common.call(lambda: _execute(request, json_out, colour))
+    raise typer.Exit(code)
+
+
+def _request(
+    o: dict[str, Any], jobs: list[str] | None, config: Path, project_dir: Path
+) -> RunRequest:
+    """The run's request from the option values (settings applied)."""
     from runner.executors.options import DockerOptions
     from runner.runflow import RunRequest
 
-    o = apply_settings(ctx)
-    request = RunRequest(
+    return RunRequest(
         project=common.project_request(
             config, project_dir, o["branch"], o["tag"], o["param"], o["orb_dir"],
             o["state_dir"], images=o["image"], primary_env_to_steps=o["primary_env_to_steps"],
@@ -167,17 +207,8 @@ def run(
         workspace_from=o["workspace_from"],
         docker=DockerOptions(pull=str(o["pull"]), resource_limits=bool(o["resource_limits"]),
                              remote_docker=bool(o["remote_docker"])),
+        terminal=sys.stderr,  # debugging shells' banners: stdout stays the run's output
     )
-    json_out, colour = o["json_output"], common.color_choice(o["color"])
-    if o["watch"]:
-        from runner.cli.watch import watch_runs
-
-        code = common.call(lambda: watch_runs(
-            request, lambda hook: _execute(request, json_out, colour, hook)
-        ))
-    else:
-        code = common.call(lambda: _execute(request, json_out, colour))
-    raise typer.Exit(code)
 
 
 def _execute(
@@ -246,11 +277,13 @@ class _SignalGuard:
     def attach(self, engine: Engine) -> None:
         self.engine = engine
         engine.bus.on_output_closed(self._closed)
+        engine.bus.on_reporter_failed(lambda text: _say(f"runner: {text}\n"))
 
     def _closed(self) -> None:
         """stdout's reader went away (``runner run | head``): nobody sees the run any more, so
         stop it as a first Ctrl-C would (steps stopped, containers removed, history marked).
         On a thread of its own: the engine may hold its lock in the thread that found out."""
+        _silence_stdout()  # so that the exit's flush of what is buffered stays quiet
         if self.output_closed or self.engine is None:
             return
         self.output_closed = True
@@ -284,7 +317,9 @@ class _SignalGuard:
         from runner.output import close_open_logs
 
         close_open_logs()  # what runner received of each step is in its log (issue 13)
-        os._exit(130)
+        from runner.cli.edge import abandon
+
+        abandon(ExitCode.INTERRUPTED)
 
 
 def _say(text: str) -> None:
@@ -292,5 +327,15 @@ def _say(text: str) -> None:
     try:
         sys.stderr.write(text)
         sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: its reader went away (``runner run | head``)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     except (OSError, ValueError):
         pass

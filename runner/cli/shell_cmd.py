@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 
@@ -33,7 +34,9 @@ def shell(
     # A handler, not SIG_IGN: an ignored signal would stay ignored in the shell after exec.
     previous = signal.signal(signal.SIGINT, _ignore)
     try:
-        code = common.call(lambda: enter_kept(request, run=run, job=job, node=node))
+        code = common.call(lambda: enter_kept(
+            request, run=run, job=job, node=node, out=sys.stderr
+        ))
     finally:
         signal.signal(signal.SIGINT, previous)
     raise typer.Exit(code)

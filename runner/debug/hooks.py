@@ -199,8 +199,9 @@ class DebugNode:
             task_data=session.task_data, label=self._label(), tty=tty,
         )
         # runner.cli.hold: the terminal's reporter waits while the shell is open
-        say([*lines, "runner: output of other jobs and nodes waits until the shell ends"],
-            self.plan.out)
+        if self.plan.out is not None:
+            say([*lines, "runner: output of other jobs and nodes waits until the shell ends"],
+                self.plan.out)
         try:
             code = open_shell(session, plan, tty=tty)
         except (RunnerError, OSError) as exc:

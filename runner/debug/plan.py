@@ -33,6 +33,7 @@ class DebugOptions:
     from_step: str | None = None  # --from-step: a step number from 0, or a step's name
     only_step: str | None = None  # --only-step
     resync: bool = True  # --from-step refreshes the restored checkout (--no-resync: keeps it)
+    terminal: IO[str] | None = None  # where shell banners go: the CLI's stderr (none: not said)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class DebugPlan:
     # --from-step refreshes restored checkouts from this working tree; --no-resync: not
     resync: bool = True
     project_root: Path | None = None
-    out: IO[str] | None = None  # where shell banners go (stderr)
+    out: IO[str] | None = None  # where shell banners go: the CLI's stderr (none: not said)
 
     def shell_here(self, spec: NodeSpec, job: PlannedJob) -> bool:
         """Whether ``--shell`` opens on this node (see the module's docstring)."""
@@ -90,4 +91,5 @@ def debug_plan(
         tty=stdin_is_tty(),
         resync=options.resync,
         project_root=project_root,
+        out=options.terminal,
     )

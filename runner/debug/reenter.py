@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from typing import IO
 
 from runner.debug.kept import KeptNode, records
 from runner.debug.shell import plan_shell, say
@@ -19,9 +20,11 @@ from runner.loading import ProjectRequest, open_project
 from runner.store.state import StateDir, resolve_root
 
 
-def enter_kept(request: ProjectRequest, *, run: str, job: str | None, node: int | None) -> int:
+def enter_kept(
+    request: ProjectRequest, *, run: str, job: str | None, node: int | None, out: IO[str]
+) -> int:
     """Open the shell; returns its exit status. ``run`` is a number, or ``last``: the newest
-    run that kept an environment."""
+    run that kept an environment. ``out``: the CLI's stream for the line about it."""
     project = open_project(request)
     state = StateDir(resolve_root(project.root, request.state_dir, os.environ))
     number = _run_number(state, run)
@@ -42,7 +45,7 @@ def enter_kept(request: ProjectRequest, *, run: str, job: str | None, node: int 
     say([
         f"runner: a shell in the environment {kept.title} kept ({kept.executor}), in "
         f"{kept.workdir}; `exit` leaves it in place (`runner clean` removes it)"
-    ])
+    ], out)
     return place.enter(kept, plan.argv, env=plan.env, tty=tty)
 
 

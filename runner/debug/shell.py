@@ -16,7 +16,6 @@ import io
 import os
 import re
 import shlex
-import sys
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,8 +108,8 @@ def open_shell(session: Session, plan: ShellPlan, *, tty: bool) -> int:
     return session.shell(plan.argv, env=plan.env, cwd=plan.cwd, stdin_is_tty=tty)
 
 
-def say(lines: list[str], out: IO[str] | None = None) -> None:
-    """Lines for the person at the shell: on stderr, so stdout stays the run's own output."""
-    stream = out if out is not None else sys.stderr
-    stream.write("".join(f"{line}\n" for line in lines))
-    stream.flush()
+def say(lines: list[str], out: IO[str]) -> None:
+    """Lines for the person at the shell, on the stream the CLI handed in (its stderr, so
+    stdout stays the run's own output)."""
+    out.write("".join(f"{line}\n" for line in lines))
+    out.flush()

@@ -15,7 +15,7 @@ from runner.errors import RunnerError
 from runner.events import Status, StepOutcome
 from runner.steps.cache_keys import KeyFacts, render_key
 from runner.steps.context import StepContext
-from runner.steps.node_io import file_checksum
+from runner.steps.node_io import archive_into, file_checksum
 from runner.store.caches import CacheEntry, CacheStore
 
 
@@ -100,15 +100,10 @@ def _store(
 ) -> StepOutcome:
     _say(ctx, "Creating cache archive...")
     pending = store.begin()
-    try:
-        for resolved, label in found:
-            pending.add(label, ctx.session.get_archive(resolved))
-    except ArchiveError as exc:
-        pending.discard()
-        return StepOutcome(status=Status.FAILED, message=f"cannot create the cache archive: {exc}")
-    except BaseException:
-        pending.discard()
-        raise
+    failed = archive_into(ctx, pending, found)
+    if failed is not None:
+        message = f"cannot create the cache archive: {failed}"
+        return StepOutcome(status=Status.FAILED, message=message)
     _say(ctx, "Uploading cache archive...")
     entry, won = store.publish(
         pending,

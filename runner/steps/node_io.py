@@ -6,12 +6,15 @@ import base64
 import hashlib
 import posixpath
 import tarfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from runner.archive import ArchiveError, MemberChecker, scan
 from runner.errors import RunnerError
 from runner.executors.base import ExecRequest, Session
 from runner.steps.context import StepContext
+from runner.store.pending import PendingArchives
 
 _MAX_LINKS = 16
 
@@ -60,6 +63,10 @@ def _ignore(_data: bytes) -> None:
     return None
 
 
+def _ignore_path(_path: str) -> None:
+    return None
+
+
 @dataclass
 class _Collect:
     data: bytearray = field(default_factory=bytearray)
@@ -91,3 +98,22 @@ def list_tree(ctx: StepContext, root: str, depth: int) -> list[str]:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
+
+
+def archive_into(
+    ctx: StepContext,
+    pending: PendingArchives[Any],
+    paths: Iterable[tuple[str, str]],
+    added: Callable[[str], None] = _ignore_path,
+) -> str | None:
+    """Archive each ``(node path, target)`` of the node into ``pending`` (a cache or a
+    workspace layer being written), telling ``added`` each path done. The error's text when a
+    path could not be archived; then, as on an interrupt, nothing of ``pending`` is left."""
+    try:
+        with pending.discarded_on_error():
+            for path, target in paths:
+                pending.add(target, ctx.session.get_archive(path))
+                added(path)
+    except ArchiveError as exc:
+        return str(exc)
+    return None

@@ -10,13 +10,14 @@ reliability.md §7).
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from runner.archive import ArchiveError, as_file, human_size
 from runner.config.model import AttachWorkspaceStep, PersistToWorkspaceStep, Step
 from runner.errors import RunnerError
 from runner.events import Status, StepOutcome
 from runner.steps.context import StepContext
-from runner.steps.node_io import list_tree
+from runner.steps.node_io import archive_into, list_tree
 from runner.store.workspace_apply import WorkspaceError, combined_stream, plan
 from runner.store.workspaces import WorkspaceStore
 
@@ -85,21 +86,19 @@ def persist_to_workspace(step: Step, ctx: StepContext) -> StepOutcome:
     store = workspace_store(ctx)
     pending = store.begin(ctx.planned.id, ctx.spec.node_index, ctx.index)
     ctx.sink.write(b"Creating workspace archive...\n")
-    try:
-        for entry in entries:
-            node_path = root if entry == "." else f"{root}/{entry}"
-            pending.add(entry, ctx.session.get_archive(node_path))
-            ctx.sink.write(f"  * {node_path}\n".encode())
-    except ArchiveError as exc:
-        pending.discard()
-        return StepOutcome(status=Status.FAILED, message=f"cannot persist to the workspace: {exc}")
-    except BaseException:
-        pending.discard()
-        raise
+    paths = [(root if entry == "." else f"{root}/{entry}", entry) for entry in entries]
+    failed = archive_into(ctx, pending, paths, partial(_said, ctx))
+    if failed is not None:
+        message = f"cannot persist to the workspace: {failed}"
+        return StepOutcome(status=Status.FAILED, message=message)
     layer = store.publish(pending, root)
     ctx.sink.write(b"Uploading workspace archive...\n")
     ctx.sink.write(f"Total size uploaded: {human_size(layer.size)}\n".encode())
     return StepOutcome(status=Status.PASSED)
+
+
+def _said(ctx: StepContext, path: str) -> None:
+    ctx.sink.write(f"  * {path}\n".encode())
 
 
 def attach_workspace(step: Step, ctx: StepContext) -> StepOutcome:

@@ -26,19 +26,13 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.store.files import (
-    StoredArchive,
-    locked,
-    open_archive,
-    read_json,
-    store_archive,
-    write_json,
-)
+from runner.store.files import StoredArchive, locked, open_archive, read_json, write_json
+from runner.store.pending import PendingArchives
 
 MANIFEST = "manifest.json"
 
@@ -92,7 +86,7 @@ def _folder_name(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
-class PendingCache:
+class PendingCache(PendingArchives[CachedPath]):
     """A cache being written; :meth:`CacheStore.publish` makes it visible, all at once.
 
     Its writer holds an exclusive ``flock`` on ``<folder>.lock`` while it lives: the kernel
@@ -101,20 +95,13 @@ class PendingCache:
     (issue 13)."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.paths: list[CachedPath] = []
+        super().__init__(folder, CachedPath)
         self._lock = folder.with_name(folder.name + ".lock")
         self._fd: int | None = os.open(self._lock, os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX)  # new and unique: never waits
 
-    def add(self, target: str, stream: Iterable[bytes]) -> CachedPath:
-        stored = store_archive(stream, self.folder, f"{len(self.paths)}.tar.zst")
-        cached = CachedPath(target, stored)
-        self.paths.append(cached)
-        return cached
-
     def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        super().discard()
         self.release()
 
     def release(self) -> None:
@@ -181,7 +168,7 @@ class CacheStore:
             build_num=build_num,
             job=job,
             run_id=run_id,
-            paths=tuple(pending.paths),
+            paths=tuple(pending.parts),
             folder=self.entries_dir / _folder_name(key),
         )
         write_json(pending.folder / MANIFEST, entry.to_dict())

@@ -17,16 +17,15 @@ same filename, then attaching the workspace will error" [WS].
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runner.names import name_form
-from runner.store.files import StoredArchive, read_json, store_archive, write_json
+from runner.store.files import StoredArchive, read_json, write_json
+from runner.store.pending import PendingArchives
 
 MANIFEST = "manifest.json"
 
@@ -97,21 +96,14 @@ class Layer:
         )
 
 
-class PendingLayer:
+class PendingLayer(PendingArchives[LayerPart]):
+    """A layer being written. Discarding it drops what was written; the pending marker stays:
+    the layer is then missing (attaching says so)."""
+
     def __init__(self, folder: Path, marker: Path, job: str, node: int, step: int) -> None:
-        self.folder = folder
+        super().__init__(folder, LayerPart)
         self.marker = marker
         self.job, self.node, self.step = job, node, step
-        self.parts: list[LayerPart] = []
-
-    def add(self, target: str, stream: Iterable[bytes]) -> LayerPart:
-        part = LayerPart(target, store_archive(stream, self.folder, f"{len(self.parts)}.tar.zst"))
-        self.parts.append(part)
-        return part
-
-    def discard(self) -> None:
-        """Drop what was written; the pending marker stays: this layer is now missing."""
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)
