@@ -63,3 +63,37 @@ def test_serve_has_its_stack_in_a_plain_install() -> None:
     """fastapi and uvicorn are ordinary dependencies: `runner serve` needs no extra."""
     names = {re.sub(r"[-_.]+", "-", r.name).lower() for r in declared(None)}
     assert {"fastapi", "uvicorn"} <= names
+
+
+HELP_MUST_NOT_LOAD = ("docker", "fastapi", "uvicorn", "rich.markdown", "markdown_it", "pygments")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"]])
+def test_help_loads_neither_the_docker_sdk_nor_the_api_stack_nor_rich_markdown(
+    args: list[str], tmp_path: Path
+) -> None:
+    """`runner --help` is answered with typer and runner's command modules only (issue 17):
+    the docker SDK, the API server's stack and rich's markdown (typer's rich help) stay out."""
+    modules = {line.split("|")[-1].strip() for line in imported_by(args, tmp_path).splitlines()}
+    loaded = sorted(
+        m for m in modules
+        if any(m == banned or m.startswith(banned + ".") for banned in HELP_MUST_NOT_LOAD)
+    )
+    assert loaded == []
+    assert "runner.cli" in modules  # the measurement itself works
+
+
+def test_run_help_keeps_its_option_panels(tmp_path: Path) -> None:
+    """Plain help still groups `runner run`'s options by panel (issue 18's 80-column help)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "run", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    sections = [line for line in done.stdout.splitlines() if line.endswith(":") and line[:1] != " "]
+    assert sections == [
+        "Arguments:", "Options:", "Project:", "Selection:", "Environment:", "Executors:",
+        "Debugging:", "Output:",
+    ]
+    selection = done.stdout.split("\nSelection:\n")[1].split("\n\n")[0]
+    assert "--workflow" in selection and "--config" not in selection

@@ -20,6 +20,7 @@ from runner.cli import (
     serve_cmd,
     shell_cmd,
 )
+from runner.cli.help import plain_panelled_help
 
 app = typer.Typer(
     name="runner",
@@ -28,6 +29,9 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    # Plain click help, grouped by panel (runner.cli.help): typer's rich help imports rich's
+    # markdown and pygments, half of what `runner --help` loaded (issue 17).
+    rich_markup_mode=None,
 )
 
 
@@ -55,6 +59,7 @@ serve_cmd.register(app)
 history_cmd.register(app)
 shell_cmd.register(app)
 artifacts_cmd.register(app)
+plain_panelled_help(app)
 
 
 def main() -> None:

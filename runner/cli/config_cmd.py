@@ -47,5 +47,5 @@ def show(
     root = ctx.find_root()
     run_command = root.command.get_command(root, "run")  # type: ignore[attr-defined]
     kinds = option_kinds(run_command)
-    settings = common.call(lambda: read_settings(config, project_dir, kinds))
+    _root, settings = common.call(lambda: read_settings(config, project_dir, kinds))
     sys.stdout.write(describe(ctx, run_command, settings, kinds))

@@ -181,7 +181,7 @@ def _request(
 
     return RunRequest(
         project=common.project_request(
-            config, project_dir, o["branch"], o["tag"], o["param"], o["orb_dir"],
+            config, o["project_dir"], o["branch"], o["tag"], o["param"], o["orb_dir"],
             o["state_dir"], images=o["image"], primary_env_to_steps=o["primary_env_to_steps"],
             orb_host=o["orb_host"], offline=o["offline"], schedule=o["scheduled"],
         ),

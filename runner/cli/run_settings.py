@@ -49,13 +49,14 @@ def _kind(param: Any) -> Kind:
 
 def read_settings(
     config: Path | None, project_dir: Path | None, kinds: dict[str, tuple[str, Kind]]
-) -> dict[str, Setting]:
+) -> tuple[Path, dict[str, Setting]]:
+    """The project's directory (found as every command finds it) and its settings."""
     from runner.project import find_project
     from runner.settings import load_settings, settings_files
 
     project = find_project(config=config, project_dir=project_dir)
     files = settings_files(project.root, os.environ)
-    return load_settings(
+    return project.root, load_settings(
         files, {key: kind for key, (_, kind) in kinds.items()}, display_root=project.root
     )
 
@@ -64,10 +65,13 @@ def apply_settings(ctx: typer.Context) -> dict[str, Any]:
     """The command's parameter values, with settings where the command line left a default.
     A bad settings file is exit 2 with file:line:col, before anything starts."""
     kinds = option_kinds(ctx.command)
-    settings = common.call(lambda: read_settings(
+    root, settings = common.call(lambda: read_settings(
         ctx.params.get("config"), ctx.params.get("project_dir"), kinds
     ))
     values = dict(ctx.params)
+    # The directory found here is the project's: the run need not ask git for it again (one
+    # `git rev-parse --show-toplevel` less per run, issue 17).
+    values["project_dir"] = root
     by_name = {p.name: p for p in ctx.command.params}
     for key, setting in settings.items():
         name = kinds[key][0]
