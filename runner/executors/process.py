@@ -37,6 +37,9 @@ class StepProcess(ABC):
 
     # How long stop() waits for the end after KILL; None: until the step has ended.
     kill_wait: float | None = None
+    # Whether signals reach the step once it is made; a backend that starts it later says
+    # False and calls _went_live() once they do.
+    starts_live = True
 
     def __init__(
         self,
@@ -56,9 +59,7 @@ class StepProcess(ABC):
         self._sent: signal.Signals | None = None  # the last signal runner sent
         self._killed_at: float | None = None
         self._started = time.monotonic()
-        # Whether signals can reach the step; a backend that starts it later clears this and
-        # calls _went_live() once they can.
-        self._live = True
+        self._live = self.starts_live
 
     # ------------------------------------------------------------ what a backend supplies
 

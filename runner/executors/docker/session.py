@@ -59,11 +59,6 @@ class DockerSession:
         return self.primary.cid
 
     @property
-    def _stopped(self) -> bool:
-        """Set by interrupt(): no new step may start, and uploads stop."""
-        return self._procs.stopped
-
-    @property
     def home(self) -> str:
         return self.facts.home
 
@@ -190,6 +185,11 @@ class DockerSession:
         self._put("/", b"".join(archives.project_tar(root, [], dest, uid, gid)), what)
         chunks = tree_copy.tar_chunks(root, tree_copy.with_folders(names), uid, gid)
         self._put(dest, self._unless_stopped(chunks), what)
+
+    @property
+    def _stopped(self) -> bool:
+        """Set by interrupt(): no new step may start, and uploads stop."""
+        return self._procs.stopped
 
     def _unless_stopped(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """The chunks of an upload, cut short by interrupt(): a Ctrl-C must not wait for it."""

@@ -12,29 +12,21 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from runner.executors import host_procs
-from runner.executors.base import ExecRequest, ExecResult, KillPolicy, OutputSink
+from runner.executors.base import ExecResult
 from runner.executors.process import StepProcess
 
 
 class HostProcess(StepProcess):
     """One step's process tree on this host; the lifecycle is :class:`StepProcess`'s."""
 
-    def __init__(
-        self,
-        request: ExecRequest,
-        sink: OutputSink,
-        kill: KillPolicy,
-        on_exit: Callable[[StepProcess], None],
-    ) -> None:
-        super().__init__(request, sink, kill, on_exit)
-        self._live = False  # until Popen has made the process group
-        self._popen: subprocess.Popen[bytes] | None = None
-        self._exited_at: float | None = None  # when the shell ended while its pipe stayed open
-        self._leftovers: list[str] = []
-        self.settle = 0.0  # seconds the group may take to end by itself (a pid namespace)
+    starts_live = False  # until Popen has made the process group
+    _popen: subprocess.Popen[bytes] | None = None
+    _exited_at: float | None = None  # when the shell ended while its pipe stayed open
+    _leftovers: tuple[str, ...] = ()
+    settle = 0.0  # seconds the group may take to end by itself (a pid namespace)
 
     def launch(self, argv: list[str], env: Mapping[str, str], cwd: str) -> None:
         try:
@@ -68,10 +60,10 @@ class HostProcess(StepProcess):
             popen.stdout.close()
         popen.wait()
         if self._exited_at is None:
-            self._leftovers += self._sweep()
+            self._leftovers += tuple(self._sweep())
         code = popen.returncode
         sig = -code if code < 0 else None
-        return self._ended(None if sig else code, sig, leftovers=tuple(self._leftovers))
+        return self._ended(None if sig else code, sig, leftovers=self._leftovers)
 
     def _given_up(self, now: float) -> bool:
         """Whether to stop waiting for the end of the output: the shell has ended, yet
@@ -79,7 +71,7 @@ class HostProcess(StepProcess):
         assert self._popen is not None
         if self._exited_at is None and self._popen.poll() is not None:
             self._exited_at = now
-            self._leftovers += self._sweep()
+            self._leftovers += tuple(self._sweep())
             self._exited_at = time.monotonic()
         elif self._exited_at is not None and now - self._exited_at > self.kill.terminate_grace + 1:
             return True  # an escaped writer we could not find: stop waiting for EOF

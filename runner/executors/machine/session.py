@@ -31,11 +31,6 @@ class MachineSession:
     _scripts: int = 0
 
     @property
-    def _stopped(self) -> bool:
-        """Set by interrupt(): no new process may start, and copies stop."""
-        return self._procs.stopped
-
-    @property
     def home(self) -> str:
         return self.view.home
 
@@ -83,6 +78,11 @@ class MachineSession:
     def kill_now(self) -> None:
         for process in self._procs.running():
             process.kill_now()
+
+    @property
+    def _stopped(self) -> bool:
+        """Set by interrupt(): no new process may start, and copies stop."""
+        return self._procs.stopped
 
     def put_files(self, dest: str, root: Path, names: list[str]) -> None:
         """Copy ``names`` (relative to ``root``) into ``dest``, keeping modes and symlinks."""
