@@ -16,8 +16,8 @@ from pathlib import Path
 from runner.config.model import Job
 from runner.executors import host_procs
 from runner.executors.base import KillPolicy, NodeSpec
+from runner.executors.machine.namespace import CIRCLECI_HOME, HomeView, namespace_wanted
 from runner.executors.machine.session import MachineSession
-from runner.executors.machine_ns import CIRCLECI_HOME, HomeView, namespace_wanted
 
 # Host variables steps may see; everything else must be asked for with --pass-env.
 PASSED_BY_DEFAULT = ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR")

@@ -13,8 +13,8 @@ from typing import IO
 from runner.errors import Interrupted
 from runner.executors import host_procs
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
+from runner.executors.machine.namespace import HomeView
 from runner.executors.machine.process import HostProcess
-from runner.executors.machine_ns import HomeView
 from runner.executors.process import RunningSteps
 
 
