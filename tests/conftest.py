@@ -64,6 +64,6 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIRCLECI_CLI_HOST", "http://127.0.0.1:9")
     monkeypatch.delenv("CIRCLECI_CLI_TOKEN", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    # The machine executor's mount namespace (machine_ns) only where a test asks for it, so the
+    # The machine executor's mount namespace (machine.namespace) only where a test asks for it, so the
     # suite means the same with and without bubblewrap; tests/machine/test_namespace.py asks.
     monkeypatch.setenv("RUNNER_MACHINE_NAMESPACE", "0")

@@ -65,7 +65,7 @@ def reap_group(pgid: int) -> None:
 
 def settle_group(pgid: int, within: float) -> bool:
     """Reap the group's members as they exit, for up to ``within`` seconds; True when none is
-    left. For steps in a pid namespace (machine_ns): the kernel ends what they leave, but
+    left. For steps in a pid namespace (machine.namespace): the kernel ends what they leave, but
     bubblewrap's own helper may exit a moment after the step's shell."""
     end = time.monotonic() + within
     while True:

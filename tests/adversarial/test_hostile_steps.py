@@ -338,7 +338,7 @@ def test_the_children_of_a_daemon_do_not_survive_the_step(tmp_path: Path, execut
                 reason="the machine executor finds escaped processes by the RUNNER_STEP_ID "
                 "variable in their environment; one started with `env -i` under `setsid` "
                 "carries none and outlives the run (not a sandbox: a cgroup per step would "
-                "be needed). Without the mount namespace only: with it (machine_ns), the step's "
+                "be needed). Without the mount namespace only: with it (machine.namespace), the step's "
                 "pid namespace ends it (tests/machine/test_namespace.py)",
             ),
         ),

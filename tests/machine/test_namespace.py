@@ -1,4 +1,4 @@
-"""The machine executor's mount namespace (machine_ns, issue 18): where bubblewrap works, steps
+"""The machine executor's mount namespace (machine.namespace, issue 18): where bubblewrap works, steps
 see the node's home at /home/circleci and what a step leaves running ends with it; where it is
 not used, a config that names /home/circleci gets one warning."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.executors.machine_ns import CIRCLECI_HOME, bwrap_path
+from runner.executors.machine.namespace import CIRCLECI_HOME, bwrap_path
 from tests.support import make_project, run_cli
 
 NS_ON = {"RUNNER_MACHINE_NAMESPACE": "1", "NO_COLOR": "1"}

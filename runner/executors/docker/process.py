@@ -1,12 +1,9 @@
-"""One step running as a ``docker exec``: its output pump, its phased stop, its result.
+"""One step running as a ``docker exec``: how it starts, how it is signalled, its result.
 
-Observable behaviour is the machine executor's (:class:`runner.executors.machine.HostProcess`):
-output reaches the sink as it comes and a partial line is flushed after 0.2 s of silence;
-``no_output_timeout`` sends TERM then KILL and reports ``timed_out``; ``stop()`` sends INT,
-TERM, then KILL with the same :class:`KillPolicy` graces; leftovers are stopped at the step's
-end and listed. How signals reach an exec's process tree is explained in
-:mod:`runner.executors.docker.scripts`.
-"""
+Its lifecycle (output as it comes, the idle flush, ``no_output_timeout``, the phased stop) is
+:class:`runner.executors.process.StepProcess`'s, as on the machine executor. Leftovers are
+stopped at the step's end and listed. How signals reach an exec's process tree is explained
+in :mod:`runner.executors.docker.scripts`."""
 
 from __future__ import annotations
 
@@ -22,8 +19,8 @@ from typing import Protocol
 from runner.executors.base import ExecRequest, ExecResult, KillPolicy, OutputSink
 from runner.executors.docker.connection import Api, EngineError
 from runner.executors.docker.server import StepServer
+from runner.executors.process import StepProcess
 
-_IDLE_FLUSH = 0.2  # seconds before a partial line is shown, as on the machine executor
 _GIVE_UP = 10.0  # seconds to wait for a killed exec's stream to end before abandoning it
 
 
@@ -84,7 +81,11 @@ class ExecPlan:
         return self.prefix + ".pid"
 
 
-class DockerProcess:
+class DockerProcess(StepProcess):
+    """A step as an exec in the primary container; the lifecycle is :class:`StepProcess`'s."""
+
+    kill_wait = _GIVE_UP
+
     def __init__(
         self,
         host: ExecHost,
@@ -93,87 +94,31 @@ class DockerProcess:
         plan: ExecPlan,
         sink: OutputSink,
         kill: KillPolicy,
-        on_exit: Callable[[DockerProcess], None],
+        on_exit: Callable[[StepProcess], None],
     ) -> None:
+        super().__init__(request, sink, kill, on_exit)
         self.host = host
-        self.request = request
         self.plan = plan
-        self.sink = sink
-        self.kill = kill
-        self.on_exit = on_exit
-        self._result: ExecResult | None = None
-        self._finished = threading.Event()
-        self._stopping = threading.Event()
-        self._timed_out = False
-        self._sent: signal.Signals | None = None
-        self._killed_at: float | None = None
-        self._started = time.monotonic()
 
     def launch(self) -> None:
-        threading.Thread(target=self._run, name=f"exec-{self.request.tag}", daemon=True).start()
+        self._begin("exec")
 
-    @property
-    def done(self) -> bool:
-        return self._finished.is_set()
-
-    def wait(self) -> ExecResult:
-        self._finished.wait()
-        assert self._result is not None
-        return self._result
-
-    def stop(self) -> None:
-        """INT, then TERM, then KILL to the step's process group; returns once it ended."""
-        if self.done:
-            return
-        self._stopping.set()
-        for sig, grace in (
-            (signal.SIGINT, self.kill.interrupt_grace),
-            (signal.SIGTERM, self.kill.terminate_grace),
-        ):
-            self._signal(sig)
-            if self._finished.wait(grace):
-                return
-        self._signal(signal.SIGKILL)
-        self._finished.wait(_GIVE_UP)
-
-    def refuse(self) -> None:
-        """Finish without starting: the session was interrupted before this step began."""
-        self._stopping.set()
-        self._finish(ExecResult(interrupted=True))
-
-    def mark_killed(self) -> None:
-        """The session is killing the whole container (a second Ctrl-C)."""
-        self._stopping.set()
-        self._sent = signal.SIGKILL
-        self._killed_at = time.monotonic()
-
-    def _signal(self, sig: signal.Signals) -> None:
-        self._sent = sig
-        if sig is signal.SIGKILL:
-            self._killed_at = time.monotonic()
+    def _send(self, sig: signal.Signals) -> None:
         with contextlib.suppress(EngineError):  # the container is gone: so is the step
             self.host.signal(self.plan.pidfile, sig)
 
     # ------------------------------------------------------------ the exec
 
-    def _run(self) -> None:
+    def _body(self) -> ExecResult:
         try:
-            result = self._execute()
+            return self._execute()
         except EngineError as exc:
-            result = self._lost(f"lost the Docker engine during the step: {exc.reason}")
-        except Exception as exc:  # a bug must never leave wait() hanging
-            result = ExecResult(error=f"internal error: {type(exc).__name__}: {exc}")
-        self._finish(result)
-
-    def _finish(self, result: ExecResult) -> None:
-        self._result = result
-        self.on_exit(self)  # before wait() returns: the session no longer counts it as running
-        self._finished.set()
+            return self._lost(f"lost the Docker engine during the step: {exc.reason}")
 
     def _execute(self) -> ExecResult:
         api, request = self.host.api, self.request
         for attempt in range(2):
-            if self._stopping.is_set():
+            if self.stopping:
                 return ExecResult(interrupted=True)
             server = self.host.server
             if self.plan.command is not None and server is not None and server.claim():
@@ -201,7 +146,7 @@ class DockerProcess:
     def _exec(self, api: Api) -> tuple[int | None, EndNotes]:
         exec_id = api.exec_create(self.host.cid, self.plan.argv, user=self.host.user,
                                   env=self.plan.env, workdir="/")
-        self._pump(api.exec_stream(exec_id))
+        self._pump_stream(api.exec_stream(exec_id))
         # The wrapper wrote its note before it exited: read it while the engine is asked
         # for the exit code (two round trips at once).
         note: list[str | None] = []
@@ -213,7 +158,7 @@ class DockerProcess:
 
     def _served(self, server: StepServer, command: str) -> tuple[int | None, EndNotes]:
         channel = server.submit(command)
-        self._pump(channel.chunks())
+        self._pump_stream(channel.chunks())
         # The pump returns early only when a killed step still holds the stream open.
         served = channel.result(timeout=None if self._killed_at is None else 0.0)
         channel.abandon()
@@ -230,47 +175,12 @@ class DockerProcess:
     def _read_note(self, into: list[str | None]) -> None:
         into.append(self.host.read_text(self.plan.prefix + ".end"))
 
-    def _pump(self, stream: Iterator[bytes]) -> None:
-        # Bounded: a console that stops reading must slow the step, not grow runner's memory.
-        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+    def _pump_stream(self, stream: Iterator[bytes]) -> None:
+        self._pump(_Queued(stream, f"read-{self.request.tag}"), self._abandoned)
 
-        def read() -> None:
-            try:
-                for chunk in stream:
-                    chunks.put(chunk)
-            except EngineError:
-                pass  # the exec's end is read from exec_inspect
-            finally:
-                chunks.put(None)
-
-        threading.Thread(target=read, name=f"read-{self.request.tag}", daemon=True).start()
-        limit = self.request.no_output_timeout
-        last_output = time.monotonic()
-        while True:
-            wait = _IDLE_FLUSH
-            if limit is not None and not self._timed_out:
-                wait = max(0.0, min(wait, last_output + limit - time.monotonic()))
-            try:
-                item = chunks.get(timeout=wait)
-            except queue.Empty:
-                self.sink.idle()
-                now = time.monotonic()
-                if limit is not None and not self._timed_out and now - last_output >= limit:
-                    self._timed_out = True
-                    threading.Thread(target=self._stop_for_timeout, daemon=True).start()
-                if self._killed_at is not None and now - self._killed_at > _GIVE_UP:
-                    return  # killed, yet something holds the stream open: stop waiting
-                continue
-            if item is None:
-                break
-            self.sink.write(item)
-            last_output = time.monotonic()
-        self.sink.idle()
-
-    def _stop_for_timeout(self) -> None:
-        self._signal(signal.SIGTERM)
-        if not self._finished.wait(self.kill.terminate_grace):
-            self._signal(signal.SIGKILL)
+    def _abandoned(self, now: float) -> bool:
+        """Killed, yet something holds the stream open: stop waiting for its end."""
+        return self._killed_at is not None and now - self._killed_at > _GIVE_UP
 
     def _exit_code(self, exec_id: str) -> int | None:
         """The exec's exit code; the stream can end a moment before the engine records it."""
@@ -296,21 +206,38 @@ class DockerProcess:
         # machine executor does. Any other 128+N stays an exit code (see scripts.py).
         if self._sent is not None and code == 128 + int(self._sent):
             sig, exit_code = int(self._sent), None
-        stopped = self._stopping.is_set()
-        return ExecResult(
-            exit_code=exit_code,
-            signal=sig,
-            timed_out=self._timed_out,
-            oom_killed=code == 137 and not stopped and notes.oom,
-            interrupted=stopped and not self._timed_out,
-            duration=time.monotonic() - self._started,
-            leftovers=notes.leftovers,
-        )
+        oom = code == 137 and not self.stopping and notes.oom
+        return self._ended(exit_code, sig, oom=oom, leftovers=notes.leftovers)
 
     def _lost(self, reason: str) -> ExecResult:
-        duration = time.monotonic() - self._started
-        if self._stopping.is_set():
+        duration = self._elapsed()
+        if self.stopping:
             return ExecResult(signal=signal.SIGKILL, interrupted=True, duration=duration)
         if self.host.oom_killed():
             return ExecResult(exit_code=137, oom_killed=True, duration=duration)
         return ExecResult(error=reason, lost=True, duration=duration)
+
+
+class _Queued:
+    """A stream read by a thread of its own into a queue, so silence can be timed."""
+
+    def __init__(self, stream: Iterator[bytes], name: str) -> None:
+        # Bounded: a console that stops reading must slow the step, not grow runner's memory.
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        threading.Thread(target=self._read, args=(stream,), name=name, daemon=True).start()
+
+    def _read(self, stream: Iterator[bytes]) -> None:
+        try:
+            for chunk in stream:
+                if chunk:  # an empty chunk is no output
+                    self._chunks.put(chunk)
+        except EngineError:
+            pass  # the exec's end is read from exec_inspect
+        finally:
+            self._chunks.put(None)
+
+    def read(self, timeout: float) -> bytes | None:
+        try:
+            return self._chunks.get(timeout=timeout)
+        except queue.Empty:
+            return b""

@@ -22,6 +22,7 @@ from runner.executors.docker.containers import RUNNER_DIR, Started, UserFacts, r
 from runner.executors.docker.process import DockerProcess, ExecPlan
 from runner.executors.docker.remote import CERTS, RemoteDocker
 from runner.executors.docker.server import StepServer
+from runner.executors.process import RunningSteps
 
 TAG_VARIABLE = "RUNNER_STEP_ID"  # as host_procs.TAG_VARIABLE: marks a step's processes
 SCRIPT_VARIABLE = "RUNNER_SCRIPT"
@@ -47,10 +48,9 @@ class DockerSession:
     server: StepServer | None = None  # the primary's shell, when it serves foreground steps
     _overlay: dict[str, str] = field(default_factory=dict)  # set by setup_remote_docker
     _base: dict[str, str] = field(default_factory=dict)
-    _running: list[DockerProcess] = field(default_factory=list)
+    _procs: RunningSteps = field(default_factory=RunningSteps)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _steps: int = 0
-    _stopped: bool = False  # set by interrupt(): no new step may start
     _halt_seen: bool = False  # a step ended with `circleci-agent step halt`
     _closed: bool = False
 
@@ -109,22 +109,10 @@ class DockerSession:
             command = served_command(words, env, self.server.token)
         plan = ExecPlan(argv=argv, env=env, prefix=prefix, command=command)
         process = DockerProcess(
-            self, request=request, plan=plan, sink=sink, kill=self.kill, on_exit=self._forget
+            self, request=request, plan=plan, sink=sink, kill=self.kill, on_exit=self._procs.forget
         )
-        with self._lock:
-            refused = self._stopped
-            if not refused:
-                self._running.append(process)
-        if refused:  # interrupted between the node's cancel check and this start
-            process.refuse()
-        else:
-            process.launch()
+        self._procs.start(process, process.launch)
         return process
-
-    def _forget(self, process: DockerProcess) -> None:
-        with self._lock:
-            if process in self._running:
-                self._running.remove(process)
 
     def signal(self, pidfile: str, sig: signal.Signals) -> None:
         """Signal one step's process group, from a root exec (see scripts.py)."""
@@ -169,21 +157,11 @@ class DockerSession:
             return handle.read().decode(errors="replace") if handle is not None else None
 
     def interrupt(self) -> None:
-        with self._lock:
-            self._stopped = True
-            running = list(self._running)
-        threads = [threading.Thread(target=p.stop, daemon=True) for p in running]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        self._procs.interrupt()
 
     def kill_now(self) -> None:
         """A second Ctrl-C: remove the containers now (that kills every step), briefly."""
-        with self._lock:
-            self._stopped = True
-            running = list(self._running)
-        for process in running:
+        for process in self._procs.running(close=True):
             process.mark_killed()
         with contextlib.suppress(EnvironmentFailure):  # close() tries again, or `runner clean`
             self._remove_all(deadline=2.0)
@@ -207,6 +185,11 @@ class DockerSession:
         self._put("/", b"".join(archives.project_tar(root, [], dest, uid, gid)), what)
         chunks = tree_copy.tar_chunks(root, tree_copy.with_folders(names), uid, gid)
         self._put(dest, self._unless_stopped(chunks), what)
+
+    @property
+    def _stopped(self) -> bool:
+        """Set by interrupt(): no new step may start, and uploads stop."""
+        return self._procs.stopped
 
     def _unless_stopped(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         """The chunks of an upload, cut short by interrupt(): a Ctrl-C must not wait for it."""
@@ -243,8 +226,7 @@ class DockerSession:
         # the engine after every step; only a background step may leave it at another time.
         if self._halt_seen:
             return True
-        with self._lock:
-            background = bool(self._running)
+        background = bool(self._procs.running())
         return background and self.exists(self.task_data + "/halt")
 
     def exists(self, path: str) -> bool:
