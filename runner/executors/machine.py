@@ -103,6 +103,7 @@ class MachineSession:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _scripts: int = 0
     _stopped: bool = False  # set by interrupt(): no new process may start
+    _at_close: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def home(self) -> str:
@@ -203,6 +204,15 @@ class MachineSession:
                     out.unlink()  # read-only file (git's objects), never write through a link
                 shutil.copy2(src, out)
 
+    def host_dir(self, path: str) -> Path:
+        return Path(self.view.to_host(path))
+
+    def at_close(self, action: Callable[[], None]) -> None:
+        self._at_close.append(action)  # a kept checkout's return (executors/kept_checkout.py)
+
+    def stopping(self) -> bool:
+        return self._stopped
+
     def put_archive(self, dest: str, data: IO[bytes]) -> None:
         from runner.archive import safe_extract
 
@@ -234,6 +244,8 @@ class MachineSession:
         self.interrupt()
         host_procs.sweep_orphans(self.spec.tag, grace=self.kill.terminate_grace)
         if not self.keep:
+            for action in self._at_close:
+                action()
             for name in ("tmp", "home", "task-data"):
                 shutil.rmtree(self.spec.node_dir / name, ignore_errors=True)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from runner.config.model import CheckoutStep, Step
 from runner.events import Status, StepOutcome
+from runner.executors import kept_checkout
 from runner.steps.context import StepContext
 
 
@@ -70,11 +71,34 @@ def checkout(step: Step, ctx: StepContext) -> StepOutcome:
     names, note = project_files(ctx.project_root)
     if note:
         ctx.notice(note)
-    ctx.session.put_files(dest, ctx.project_root, names)
     # The count a person checks against their tree: its files, not the .git files copied along.
     tree = sum(1 for n in names if n != ".git" and not n.startswith(".git/"))
     git = " and its .git" if tree != len(names) else ""
-    ctx.sink.write(
-        f"Copied {tree} file{'s' * (tree != 1)} of the working tree{git} into {dest}\n".encode()
-    )
+    files = f"{tree} file{'s' * (tree != 1)} of the working tree{git}"
+    if kept_checkout.wanted(os.environ):
+        done = _reuse(ctx, dest, names)
+        if done is not None:
+            ctx.sink.write(
+                f"Brought the kept checkout of {files} up to date in {dest}: copied "
+                f"{done.copied} of {done.copied + done.kept} files\n".encode()
+            )
+            return StepOutcome(status=Status.PASSED)
+    ctx.session.put_files(dest, ctx.project_root, names)
+    ctx.sink.write(f"Copied {files} into {dest}\n".encode())
     return StepOutcome(status=Status.PASSED)
+
+
+def _reuse(ctx: StepContext, dest: str, names: list[str]) -> kept_checkout.Update | None:
+    """The kept checkout brought up to date, or None (told why) for a full copy."""
+    session = ctx.session
+    if not isinstance(session, kept_checkout.KeepsCheckouts):
+        ctx.notice(f"{kept_checkout.ENV}: only the machine executor keeps checkouts; "
+                   "this job's executor gets a full copy")  # fmt: skip
+        return None
+    slot = kept_checkout.slot_for(ctx.services.state.root / "checkouts", ctx.project_root,
+                                  ctx.spec.job_id, ctx.spec.node_index)  # fmt: skip
+    done = kept_checkout.reuse(session, dest, ctx.project_root, names, slot)
+    if isinstance(done, str):
+        ctx.notice(f"{kept_checkout.ENV}: {done}: copying the whole tree")
+        return None
+    return done
