@@ -174,7 +174,9 @@ def test_without_the_setting_nothing_is_kept(project: Path) -> None:
 def test_a_checkout_into_a_folder_with_files_copies_everything(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = SHOW.replace("          - checkout\n", "          - run: touch here\n          - checkout\n")
+    config = SHOW.replace(
+        "          - checkout\n", "          - run: touch here\n          - checkout\n"
+    )
     (project / ".circleci" / "config.yml").write_text(
         "\n".join(line[4:] for line in config.splitlines())
     )
