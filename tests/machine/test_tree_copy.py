@@ -110,6 +110,10 @@ def test_project_files_skips_deleted_files_and_submodules(tmp_path: Path) -> Non
     (root / "sub" / "x").write_text("x")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
+    # a submodule (a gitlink) whose folder is there, with files of its own repository
+    (root / "module").mkdir()
+    (root / "module" / "inner.txt").write_text("not ours")
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},module")
     (root / "deleted.txt").unlink()
     (root / "untracked.txt").write_text("u")
     (root / "ignored.log").write_text("i")
