@@ -171,6 +171,7 @@ def slot_for(checkouts: Path, root: Path, job_id: str, node_index: int) -> Path:
 
 def _claim(slot: Path) -> Path | None:
     """Take the slot for this run (a rename: two runs never get the same tree)."""
+    _sweep(slot)
     claimed = _aside(slot)
     try:
         os.rename(slot, claimed)
@@ -185,6 +186,24 @@ def _claim(slot: Path) -> Path | None:
 def _aside(slot: Path) -> Path:
     """A name beside ``slot`` that no other run uses (hidden: never taken for a slot)."""
     return slot.with_name(f".{slot.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}")
+
+
+def _sweep(slot: Path) -> None:
+    """Remove what runs that ended without finishing (killed) left beside the slot."""
+    for path in slot.parent.glob(f".{slot.name}.*"):
+        pid = path.name.split(".")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            _discard(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's: alive
+    return True
 
 
 def _is_folder(path: Path) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,21 @@ def test_a_checkout_into_a_folder_with_files_copies_everything(
     collected = run_in_process(project, state_dir=state(project))
     notices = [getattr(e, "text", "") for e in collected.events if type(e).__name__ == "Notice"]
     assert any("is not empty: copying the whole tree" in n for n in notices), notices
+
+
+def test_what_a_killed_run_left_beside_the_slot_is_removed(project: Path) -> None:
+    run(project)
+    checkouts = state(project) / "checkouts"
+    (slot,) = [p for p in checkouts.iterdir() if not p.name.startswith(".")]
+    gone = checkouts / f".{slot.name}.{_ended_pid()}.abc"
+    live = checkouts / f".{slot.name}.{os.getpid()}.def"
+    for left in (gone, live):
+        (left / "tree").mkdir(parents=True)
+    run(project)
+    assert not gone.exists() and live.exists()
+
+
+def _ended_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
