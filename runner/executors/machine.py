@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import IO
 
 from runner.config.model import Job
-from runner.errors import Interrupted
 from runner.executors import host_procs
 from runner.executors.base import (
     ExecRequest,
@@ -182,27 +181,8 @@ class MachineSession:
         target = Path(self.view.to_host(dest))
         if tree_copy.available():  # two tar processes: what a user would script (issue 17)
             tree_copy.copy_files(root, names, target, lambda: self._stopped)
-            return
-        target.mkdir(parents=True, exist_ok=True)
-        made: set[Path] = set()
-        for count, name in enumerate(names):
-            if count % 64 == 0 and self._stopped:  # a Ctrl-C must not wait for a big copy
-                raise Interrupted(f"interrupted after copying {count} of {len(names)} files")
-            src = root / name
-            out = target / name
-            if out.parent not in made:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                made.add(out.parent)
-            if src.is_symlink():
-                if out.is_symlink() or out.exists():
-                    out.unlink()
-                out.symlink_to(os.readlink(src))
-            elif src.is_dir():
-                out.mkdir(exist_ok=True)
-            else:
-                if out.is_symlink() or out.exists():  # a --from-step resync: replace, even a
-                    out.unlink()  # read-only file (git's objects), never write through a link
-                shutil.copy2(src, out)
+        else:
+            tree_copy.copy_files_here(root, names, target, lambda: self._stopped)
 
     def host_dir(self, path: str) -> Path:
         return Path(self.view.to_host(path))
