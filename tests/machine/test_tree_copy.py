@@ -110,6 +110,10 @@ def test_project_files_skips_deleted_files_and_submodules(tmp_path: Path) -> Non
     (root / "sub" / "x").write_text("x")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
+    # a submodule (a gitlink) whose folder is there, with files of its own repository
+    (root / "module").mkdir()
+    (root / "module" / "inner.txt").write_text("not ours")
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},module")
     (root / "deleted.txt").unlink()
     (root / "untracked.txt").write_text("u")
     (root / "ignored.log").write_text("i")
@@ -119,3 +123,19 @@ def test_project_files_skips_deleted_files_and_submodules(tmp_path: Path) -> Non
     work = [n for n in names if not n.startswith(".git/")]
     assert sorted(work) == [".gitignore", "kept.txt", "sub/x", "untracked.txt"]
     assert ".git/HEAD" in names
+
+
+def test_the_copy_without_gnu_tar_gives_the_same_tree(tree: Path, tmp_path: Path) -> None:
+    names = NAMES[:-1]  # the Python copy is given files that are there
+
+    def shape(root: Path) -> list[tuple[str, int, str]]:
+        return sorted(
+            (str(p.relative_to(root)), p.lstat().st_mode,
+             os.readlink(p) if p.is_symlink() else p.read_text() if p.is_file() else "")
+            for p in root.rglob("*")
+        )  # fmt: skip
+
+    tree_copy.copy_files(tree, names, tmp_path / "tar", lambda: False)
+    tree_copy.copy_files_here(tree, names, tmp_path / "python", lambda: False)
+    assert shape(tmp_path / "python") == shape(tmp_path / "tar")
+    assert len(shape(tmp_path / "tar")) == 8

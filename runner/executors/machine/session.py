@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from runner.errors import Interrupted
 from runner.executors import host_procs
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
 from runner.executors.machine.namespace import HomeView
@@ -29,6 +28,7 @@ class MachineSession:
     _procs: RunningSteps = field(default_factory=RunningSteps)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _scripts: int = 0
+    _at_close: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def home(self) -> str:
@@ -91,27 +91,17 @@ class MachineSession:
         target = Path(self.view.to_host(dest))
         if tree_copy.available():  # two tar processes: what a user would script (issue 17)
             tree_copy.copy_files(root, names, target, lambda: self._stopped)
-            return
-        target.mkdir(parents=True, exist_ok=True)
-        made: set[Path] = set()
-        for count, name in enumerate(names):
-            if count % 64 == 0 and self._stopped:  # a Ctrl-C must not wait for a big copy
-                raise Interrupted(f"interrupted after copying {count} of {len(names)} files")
-            src = root / name
-            out = target / name
-            if out.parent not in made:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                made.add(out.parent)
-            if src.is_symlink():
-                if out.is_symlink() or out.exists():
-                    out.unlink()
-                out.symlink_to(os.readlink(src))
-            elif src.is_dir():
-                out.mkdir(exist_ok=True)
-            else:
-                if out.is_symlink() or out.exists():  # a --from-step resync: replace, even a
-                    out.unlink()  # read-only file (git's objects), never write through a link
-                shutil.copy2(src, out)
+        else:
+            tree_copy.copy_files_here(root, names, target, lambda: self._stopped)
+
+    def host_dir(self, path: str) -> Path:
+        return Path(self.view.to_host(path))
+
+    def at_close(self, action: Callable[[], None]) -> None:
+        self._at_close.append(action)  # a kept checkout's return (executors/kept_checkout.py)
+
+    def stopping(self) -> bool:
+        return self._stopped
 
     def put_archive(self, dest: str, data: IO[bytes]) -> None:
         from runner.archive import safe_extract
@@ -144,5 +134,7 @@ class MachineSession:
         self.interrupt()
         host_procs.sweep_orphans(self.spec.tag, grace=self.kill.terminate_grace)
         if not self.keep:
+            for action in self._at_close:
+                action()
             for name in ("tmp", "home", "task-data"):
                 shutil.rmtree(self.spec.node_dir / name, ignore_errors=True)
