@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from runner.archive.checks import ArchiveError, MemberChecker
+from runner.archive.scanner import scan_fast
 
 BLOCK = tarfile.BLOCKSIZE
 UNGATED = 1 << 62
@@ -153,6 +154,9 @@ def scan(
     With ``gated``, a member's header reaches ``forward`` only after it passed. ``on_member``
     may read the member's data (``tar.extractfile``) before the next one is parsed.
     """
+    if on_member is None:  # the common case, without tarfile: see runner.archive.scanner
+        scan_fast(source, checker, forward, gated=gated, chunk=CHUNK)
+        return ScanResult(checker.members, checker.total, tuple(checker.files))
     tap = Tap(source, forward, gated=gated)
     try:
         with tarfile.open(fileobj=tap, mode="r|", bufsize=_READ_AHEAD) as tar:
