@@ -193,7 +193,7 @@ class _ChunkFile(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         super().__init__()
         self._chunks = iter(chunks)
-        self._left = b""
+        self._left = memoryview(b"")  # a view: reading a chunk in parts copies each byte once
 
     def readable(self) -> bool:
         return True
@@ -203,7 +203,7 @@ class _ChunkFile(io.RawIOBase):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self._left = chunk
+            self._left = memoryview(chunk)
         size = min(len(buffer), len(self._left))
         buffer[:size] = self._left[:size]
         self._left = self._left[size:]
