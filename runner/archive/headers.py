@@ -20,6 +20,7 @@ A header whose checksum does not match, or whose numbers are not numbers, is cor
 
 from __future__ import annotations
 
+import struct
 import tarfile
 from dataclasses import dataclass
 from zlib import adler32
@@ -34,6 +35,9 @@ MAX_EXTENDED = 1 << 20  # bytes of one extended header's data: names are at most
 _POSIX_MAGIC = b"ustar\x00"
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _MEMBER_KEYS = ("path", "linkpath", "size")
+_LINK_TYPES = (tarfile.LNKTYPE, tarfile.SYMTYPE)
+# name, size, checksum, type, link target, magic, prefix (POSIX.1-1988 ustar, and GNU tar)
+_LAYOUT = struct.Struct("100s24x12s12x8sc100s6s82x155s")
 _CHECKSUM_SPACES = 8 * 0x20  # the checksum is computed with its own field as spaces
 
 
@@ -85,9 +89,19 @@ def text(field: bytes) -> str:
     return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
-def checksum_ok(block: bytes) -> bool:
+def _octal(field: bytes) -> int:
+    """The usual numeric field (octal digits, NUL or space after): one C call, else the
+    careful way."""
+    if field[0] < 0x80:
+        try:
+            return int(field.rstrip(b"\0 ") or b"0", 8)
+        except ValueError:
+            pass
+    return number(field)
+
+
+def checksum_ok(block: bytes, stored: int) -> bool:
     """Unsigned or (old Sun tars) signed sum of the header, as GNU tar and tarfile accept."""
-    stored = number(block[148:156])
     # adler32's first half is 1 + the byte sum modulo 65521: exact for 256 bytes (at most
     # 65,280), and a C loop where ``sum(block)`` costs most of a header's parse
     whole = (adler32(block[:256]) & 0xFFFF) + (adler32(block[256:]) & 0xFFFF) - 2
@@ -100,13 +114,17 @@ def checksum_ok(block: bytes) -> bool:
 
 def parse(block: bytes) -> Header:
     """One 512-byte header block (not all zeros) as a Header, before extended headers apply."""
-    if not checksum_ok(block):
+    name, size, checksum, kind, link, magic, prefix = _LAYOUT.unpack_from(block)
+    if not checksum_ok(block, _octal(checksum)):
         raise corrupt("bad checksum in a header")
-    kind = block[156:157]
-    name = text(block[0:100])
-    if block[257:263] == _POSIX_MAGIC and block[345] != 0:
-        name = text(block[345:500]) + "/" + name
-    return Header(name, kind, number(block[124:136]), text(block[157:257]))
+    path = name.partition(b"\0")[0]
+    if magic == _POSIX_MAGIC and prefix[0] != 0:
+        path = prefix.partition(b"\0")[0] + b"/" + path
+    target = text(link) if kind in _LINK_TYPES else ""
+    length = _octal(size)
+    if length < 0:  # base-256 can say it
+        raise corrupt("a negative size in a header")
+    return Header(path.decode("utf-8", "surrogateescape"), kind, length, target)
 
 
 def finish(header: Header, extended: Extended) -> Header:

@@ -74,6 +74,14 @@ def extended(kind: bytes, data: bytes) -> bytes:
     return header(info, tarfile.GNU_FORMAT, data)
 
 
+def negative_size() -> bytes:
+    block = bytearray(file("minus.txt", tarfile.GNU_FORMAT)[:BLOCK])
+    block[124:136] = b"\xff" * 12  # base-256: -1
+    block[148:156] = b"        "
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
 def bad_checksum() -> bytes:
     block = bytearray(file("fine.txt", tarfile.GNU_FORMAT))
     block[148:156] = b"0000001\0"
@@ -108,6 +116,7 @@ HOSTILE = {
     ),
     "extended header and no member": (pax("x", {"path": "a"})[:-BLOCK], "no member after it"),
     "bad checksum": (bad_checksum(), "bad checksum"),
+    "negative size": (negative_size(), "negative size"),
 }
 
 
