@@ -177,8 +177,9 @@ def one_frame(
 ) -> Iterator[bytes]:
     """What ``unpacker`` makes of one compressed frame; a frame cut short or raising
     ``corrupt`` is an ArchiveError (gzip here, zstd in ``runner.archive.compress``)."""
+    source = iter(chunks)
     try:
-        for chunk in chunks:
+        for chunk in source:
             if unpacker.eof:
                 break
             if out := unpacker.decompress(chunk):
@@ -187,6 +188,8 @@ def one_frame(
         raise ArchiveError(f"refused archive: corrupt compressed data ({exc})") from None
     if not unpacker.eof:
         raise ArchiveError("refused archive: truncated (the compressed stream ends early)")
+    for _rest in source:  # read to the end: a source may verify a digest there (store.files)
+        pass
 
 
 class _ChunkFile(io.RawIOBase):
