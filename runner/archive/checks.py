@@ -21,10 +21,31 @@ from __future__ import annotations
 import tarfile
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 from runner.errors import RunnerError
 
-_FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+_KINDS = {
+    tarfile.REGTYPE: "file",
+    tarfile.AREGTYPE: "file",
+    tarfile.CONTTYPE: "file",
+    tarfile.DIRTYPE: "dir",
+    tarfile.SYMTYPE: "symlink",
+    tarfile.LNKTYPE: "hard link",
+}
+
+
+class Member(Protocol):
+    """What the checks read of a member: ``tarfile.TarInfo``, or the cheaper
+    :class:`runner.archive.headers.Header` that the fast reader makes."""
+
+    name: str
+    type: bytes
+    size: int
+    linkname: str
+
+    @property
+    def sparse(self) -> object: ...
 
 
 class ArchiveError(RunnerError):
@@ -44,6 +65,11 @@ class Limits:
     max_members: int = 2_000_000
 
 
+# what a member is once created: a hard link is one more name for a file; a symlink is what
+# must never be followed
+_REMEMBERED = {"symlink": "link", "hard link": "file"}
+
+
 def human_size(size: int) -> str:
     if size < 1024:
         return f"{size} B"
@@ -57,6 +83,9 @@ def human_size(size: int) -> str:
 
 def clean_name(name: str, *, what: str = "archive member") -> str:
     """A member name as a normalised relative path; absolute names and ``..`` are refused."""
+    if (name and name[0] not in "./" and name[-1] != "/" and "//" not in name
+            and "/." not in name and "\0" not in name):  # fmt: skip
+        return name  # already clean: no empty, "." or ".." part (most names, and cheaper)
     if not name or "\0" in name:
         raise ArchiveError(f"refused {what} {name!r}: empty or NUL in its name")
     if name.startswith("/"):
@@ -77,8 +106,10 @@ class MemberChecker:
     total: int = 0
     kinds: dict[str, str] = field(default_factory=dict)  # name -> "dir" | "file" | "link"
     files: list[str] = field(default_factory=list)  # regular files and links, in order
+    # the last parent folder found free of links and files: members come folder by folder
+    _clear: str = field(default="", repr=False)
 
-    def check(self, member: tarfile.TarInfo) -> str:
+    def check(self, member: Member) -> str:
         """The member's clean name, or ArchiveError saying why it is refused."""
         self.members += 1
         if self.members > self.limits.max_members:
@@ -98,20 +129,25 @@ class MemberChecker:
             raise ArchiveError(f"refused archive member '{name}': it appears twice")
         if name == "." and kind != "dir":
             raise ArchiveError("refused archive member '.': only a directory may be the root")
-        if member.issym():
+        if kind == "symlink":
             self._check_symlink(name, member.linkname)
-        elif member.islnk():
+        elif kind == "hard link":
             self._check_hardlink(name, member.linkname)
-        # a hard link is one more name for a file; a symlink is what must never be followed
-        self.kinds[name] = {"symlink": "link", "hard link": "file"}.get(kind, kind)
+        self.kinds[name] = _REMEMBERED.get(kind, kind)
         if kind != "dir":
             self.files.append(name)
+            if self._clear == name or self._clear.startswith(name + "/"):
+                self._clear = ""
         return name
 
     def _check_parents(self, name: str) -> None:
-        parts = name.split("/")
-        for depth in range(1, len(parts)):
-            parent = "/".join(parts[:depth])
+        end = name.rfind("/")
+        if end < 0 or name[:end] == self._clear:
+            return
+        at = name.find("/")
+        while at >= 0:
+            parent = name[:at]
+            at = name.find("/", at + 1)
             found = self.kinds.get(parent)
             if found == "link":
                 raise ArchiveError(
@@ -120,6 +156,7 @@ class MemberChecker:
                 )
             if found == "file":
                 raise ArchiveError(f"refused archive member '{name}': '{parent}' is a file")
+        self._clear = name[:end]
 
     def _check_symlink(self, name: str, target: str) -> None:
         if not target or "\0" in target:
@@ -141,20 +178,14 @@ class MemberChecker:
             )
 
 
-def _kind(member: tarfile.TarInfo, name: str) -> str:
+def _kind(member: Member, name: str) -> str:
     if member.sparse is not None:
         raise ArchiveError(f"refused archive member '{name}': sparse files are not supported")
-    if member.type in _FILE_TYPES:
-        return "file"
-    if member.isdir():
-        return "dir"
-    if member.issym():
-        return "symlink"
-    if member.islnk():
-        return "hard link"
-    if member.ischr() or member.isblk():
+    kind = _KINDS.get(member.type)
+    if kind is not None:
+        return kind
+    if member.type in (tarfile.CHRTYPE, tarfile.BLKTYPE):
         raise ArchiveError(f"refused archive member '{name}': device file")
-    if member.isfifo():
+    if member.type == tarfile.FIFOTYPE:
         raise ArchiveError(f"refused archive member '{name}': FIFO")
     raise ArchiveError(f"refused archive member '{name}': unsupported type {member.type!r}")
-

@@ -98,7 +98,12 @@ def _with_gnu_tar(
 
 def _verify_tree(staging: Path, checker: MemberChecker) -> None:
     """Everything tar created must be something the checks saw, of the same kind."""
-    implied = {n.rsplit("/", i)[0] for n in checker.kinds for i in range(1, n.count("/") + 1)}
+    implied: set[str] = set()  # folders tar makes for members below them
+    for name in checker.kinds:
+        parent = name.rpartition("/")[0]
+        while parent and parent not in implied:  # stops at the first folder already seen
+            implied.add(parent)
+            parent = parent.rpartition("/")[0]
     wanted = {"dir": "dir", "file": "file", "link": "link"}
     stack = [(staging, "")]
     while stack:

@@ -1,6 +1,8 @@
 """Reading a tar stream once, member by member, checking each and passing the bytes on.
 
-``scan`` drives :mod:`tarfile` in stream mode over a :class:`Tap`. The tap hands every byte it
+``scan`` reads headers with :mod:`runner.archive.scanner` (the fast path, and the one that
+saves and extracts). A caller that needs tarfile's member API (``on_member``: reading a
+member's data) gets :mod:`tarfile` in stream mode over a :class:`Tap`. The tap hands every byte it
 reads to a consumer (a compressor when saving, a ``tar -x`` process when extracting), but
 when gated it holds back each member's header until that member passed its checks: a
 consumer never sees a header runner has not approved. The stream must end with tar's
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from runner.archive.checks import ArchiveError, MemberChecker
+from runner.archive.scanner import scan_fast
 
 BLOCK = tarfile.BLOCKSIZE
 UNGATED = 1 << 62
@@ -151,8 +154,13 @@ def scan(
     """Check every member of an uncompressed tar stream; every byte reaches ``forward``.
 
     With ``gated``, a member's header reaches ``forward`` only after it passed. ``on_member``
-    may read the member's data (``tar.extractfile``) before the next one is parsed.
+    may read the member's data (``tar.extractfile``) before the next one is parsed; without
+    it, headers are read by :mod:`runner.archive.scanner`, not tarfile (issue 17: a fifth of
+    the time per member, with the same checks).
     """
+    if on_member is None:  # the common case, without tarfile: see runner.archive.scanner
+        scan_fast(source, checker, forward, gated=gated, chunk=CHUNK)
+        return ScanResult(checker.members, checker.total, tuple(checker.files))
     tap = Tap(source, forward, gated=gated)
     try:
         with tarfile.open(fileobj=tap, mode="r|", bufsize=_READ_AHEAD) as tar:

@@ -177,8 +177,9 @@ def one_frame(
 ) -> Iterator[bytes]:
     """What ``unpacker`` makes of one compressed frame; a frame cut short or raising
     ``corrupt`` is an ArchiveError (gzip here, zstd in ``runner.archive.compress``)."""
+    source = iter(chunks)
     try:
-        for chunk in chunks:
+        for chunk in source:
             if unpacker.eof:
                 break
             if out := unpacker.decompress(chunk):
@@ -187,13 +188,15 @@ def one_frame(
         raise ArchiveError(f"refused archive: corrupt compressed data ({exc})") from None
     if not unpacker.eof:
         raise ArchiveError("refused archive: truncated (the compressed stream ends early)")
+    for _rest in source:  # read to the end: a source may verify a digest there (store.files)
+        pass
 
 
 class _ChunkFile(io.RawIOBase):
     def __init__(self, chunks: Iterable[bytes]) -> None:
         super().__init__()
         self._chunks = iter(chunks)
-        self._left = b""
+        self._left = memoryview(b"")  # a view: reading a chunk in parts copies each byte once
 
     def readable(self) -> bool:
         return True
@@ -203,7 +206,7 @@ class _ChunkFile(io.RawIOBase):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self._left = chunk
+            self._left = memoryview(chunk)
         size = min(len(buffer), len(self._left))
         buffer[:size] = self._left[:size]
         self._left = self._left[size:]

@@ -4,8 +4,8 @@ An archive file is written through :class:`ArchiveWriter`: the tar stream coming
 is checked member by member (:func:`runner.archive.scan`) while a second thread compresses
 (zstd, :mod:`runner.archive.compress`), hashes and writes it, so checking overlaps with
 compressing. Its SHA-256 goes into the
-manifest; readers verify it before using the file, so a file cut short or changed since it
-was written is refused, never half-used.
+manifest; readers verify it as they read the file, so a file cut short or changed since it
+was written is refused whole, never half-used.
 """
 
 from __future__ import annotations
@@ -166,6 +166,13 @@ def store_archive(
 
 def verify(folder: Path, stored: StoredArchive, what: str) -> None:
     """Refuse an archive file that is missing, cut short or changed since it was written."""
+    for _chunk in verified_chunks(folder, stored, what):
+        pass
+
+
+def verified_chunks(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
+    """The chunks of an archive file, hashed as they are read: read to its end, a file that
+    is missing, cut short or changed since it was written is an ArchiveError."""
     path = folder / stored.file
     digest = hashlib.sha256()
     size = 0
@@ -173,6 +180,7 @@ def verify(folder: Path, stored: StoredArchive, what: str) -> None:
         for chunk in file_chunks(path):
             digest.update(chunk)
             size += len(chunk)
+            yield chunk
     except OSError as exc:
         raise ArchiveError(f"{what} is missing its data ({path.name}): {exc.strerror}") from None
     if size != stored.size or digest.hexdigest() != stored.sha256:
@@ -183,7 +191,11 @@ def verify(folder: Path, stored: StoredArchive, what: str) -> None:
 
 
 def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
-    """The uncompressed tar stream of a verified archive file, decompressed ahead in a thread:
-    zstd, or gzip for an archive written by runner before zstd (told apart by magic bytes)."""
-    verify(folder, stored, what)
-    return decompressed(file_chunks(folder / stored.file))
+    """The uncompressed tar stream of an archive file, decompressed ahead in a thread: zstd,
+    or gzip for an archive written by runner before zstd (told apart by magic bytes).
+
+    The digest is checked in the same pass (issue 17: a second read of the file was a tenth
+    of a restore): a damaged file is an ArchiveError at the end of the stream, which every
+    consumer reaches before it keeps anything (an extraction's staging directory, the
+    docker path's spool), so it is refused whole, never half-used."""
+    return decompressed(verified_chunks(folder, stored, what))

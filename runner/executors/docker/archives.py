@@ -104,8 +104,9 @@ def owned_archive(data: IO[bytes], dest: str, uid: int, gid: int) -> IO[bytes]:
     engine's archive API takes plain tar: zstd or gzip is decompressed here, as it streams."""
     checker = MemberChecker(links=LinkPolicy.ANY)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
+    stream = as_file(decompressed(data))
     try:
-        with tarfile.open(fileobj=as_file(decompressed(data)), mode="r|") as source, tarfile.open(
+        with tarfile.open(fileobj=stream, mode="r|") as source, tarfile.open(
             fileobj=spool, mode="w|", format=tarfile.PAX_FORMAT
         ) as out:
             out.addfile(_owned(_inside(dest, "."), uid, gid, None, tarfile.DIRTYPE))
@@ -118,6 +119,10 @@ def owned_archive(data: IO[bytes], dest: str, uid: int, gid: int) -> IO[bytes]:
                     member.linkname = _inside(dest, clean_name(member.linkname))
                 member.uid, member.gid, member.uname, member.gname = uid, gid, "", ""
                 out.addfile(member, source.extractfile(member) if member.isfile() else None)
+        # tarfile stops at the end-of-archive block: read on, so that the decompressor and a
+        # stored archive's digest (verified as it is read) see their end before anything is sent
+        while stream.read(CHUNK):
+            pass
     except tarfile.TarError as exc:
         spool.close()
         raise ArchiveError(f"cannot read archive: {exc}") from None
