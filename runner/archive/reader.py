@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from runner.archive.checks import ArchiveError, MemberChecker
-from runner.archive.scanner import scan_fast
+from runner.archive.scanner import chunks_of, scan_fast
 
 BLOCK = tarfile.BLOCKSIZE
 UNGATED = 1 << 62
@@ -40,7 +40,7 @@ class Tap(io.RawIOBase):
         gated: bool = False,
     ) -> None:
         super().__init__()
-        self._chunks: Iterator[bytes] = _chunks_of(source)
+        self._chunks: Iterator[bytes] = chunks_of(source, CHUNK)
         self._chunk = b""
         self._used = 0  # of _chunk
         self._forward = forward
@@ -119,17 +119,6 @@ class Tap(io.RawIOBase):
             if start + len(data) > offset and start < offset + BLOCK:
                 out += data[max(0, offset - start) : offset + BLOCK - start]
         return bytes(out)
-
-
-def _chunks_of(source: Iterable[bytes] | IO[bytes]) -> Iterator[bytes]:
-    if hasattr(source, "read"):
-        reader: IO[bytes] = source  # type: ignore[assignment,unused-ignore]
-        while chunk := reader.read(CHUNK):
-            yield chunk
-        return
-    for chunk in source:  # type: ignore[union-attr,unused-ignore]
-        if chunk:
-            yield bytes(chunk)
 
 
 def _padded(size: int) -> int:

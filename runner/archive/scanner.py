@@ -112,7 +112,8 @@ def _end(held: tuple[int, bytes]) -> int:
     return held[0] + len(held[1])
 
 
-def _chunks_of(source: Iterable[bytes] | IO[bytes], size: int) -> Iterator[bytes]:
+def chunks_of(source: Iterable[bytes] | IO[bytes], size: int) -> Iterator[bytes]:
+    """The bytes of a file object or of an iterable of chunks, ``size`` at a time from a file."""
     if hasattr(source, "read"):
         reader: IO[bytes] = source  # type: ignore[assignment,unused-ignore]
         while chunk := reader.read(size):
@@ -132,7 +133,7 @@ def scan_fast(
     chunk: int,
 ) -> None:
     """Check every member of an uncompressed tar stream; see the module's docstring."""
-    feed = Feed(_chunks_of(source, chunk), forward, gated=gated)
+    feed = Feed(chunks_of(source, chunk), forward, gated=gated)
     extended, chain = Extended(), 0
     while True:
         block = feed.take(BLOCK)
