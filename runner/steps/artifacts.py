@@ -9,12 +9,15 @@ when the job ends (:mod:`runner.store.job_timings`).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from runner.archive import ArchiveError, human_size
 from runner.config.model import Step, StoreArtifactsStep, StoreTestResultsStep
 from runner.events import Status, StepOutcome, TestResultsStored
 from runner.steps.context import StepContext
-from runner.store.artifacts import copy_out, default_destination, target_dir
+from runner.store.artifacts import CopiedFiles, copy_out, default_destination, target_dir
 from runner.store.test_results import parse_results
 
 SHOWN = 20  # files listed in the step's output
@@ -29,22 +32,51 @@ def _warn_dropped(ctx: StepContext, dropped: tuple[str, ...]) -> None:
         _say(ctx, f"Warning: {name} is a link to outside of what is stored; not kept")
 
 
-def store_artifacts(step: Step, ctx: StepContext) -> StepOutcome:
-    assert isinstance(step, StoreArtifactsStep)
-    source = ctx.session.resolve(step.path, ctx.workdir)
+@dataclass(frozen=True, slots=True)
+class _Store:
+    """What differs between the two steps' copying: folder and wording (CircleCI's)."""
+
+    folder: str  # under the run's folder
+    missing: str  # "No {missing} found at SOURCE"
+    what: str  # "no {what} found", "cannot store {what}"
+
+
+_ARTIFACTS = _Store("artifacts", "artifact files", "artifacts")
+_TEST_RESULTS = _Store("test-results", "test results", "test results")
+
+
+def _copy_out(
+    ctx: StepContext, store: _Store, path: str, destination: str, announce: Callable[[str], str]
+) -> tuple[str, Path, CopiedFiles] | StepOutcome:
+    """Copy ``path`` of the node into the run's folder: (the path in the node, the target, what
+    was copied), or the step's outcome when it ends here."""
+    source = ctx.session.resolve(path, ctx.workdir)
     if not ctx.session.exists(source):
-        _say(ctx, f"No artifact files found at {source}")
-        return StepOutcome(status=Status.PASSED, message="no artifacts found")
-    destination = step.destination or default_destination(step.path)
-    _say(ctx, f"Uploading {source} to {destination}")
+        _say(ctx, f"No {store.missing} found at {source}")
+        return StepOutcome(status=Status.PASSED, message=f"no {store.what} found")
+    _say(ctx, announce(source))
     try:
         target = target_dir(
-            ctx.services.run_dir / "artifacts", ctx.planned.id, ctx.spec.node_index, destination
+            ctx.services.run_dir / store.folder, ctx.planned.id, ctx.spec.node_index, destination
         )
         copied = copy_out(ctx.session.get_archive(source), target, posixpath.basename(source))
     except ArchiveError as exc:
-        return StepOutcome(status=Status.FAILED, message=f"cannot store artifacts: {exc.message}")
+        return StepOutcome(
+            status=Status.FAILED, message=f"cannot store {store.what}: {exc.message}"
+        )
     _warn_dropped(ctx, copied.dropped)
+    return source, target, copied
+
+
+def store_artifacts(step: Step, ctx: StepContext) -> StepOutcome:
+    assert isinstance(step, StoreArtifactsStep)
+    destination = step.destination or default_destination(step.path)
+    done = _copy_out(
+        ctx, _ARTIFACTS, step.path, destination, lambda src: f"Uploading {src} to {destination}"
+    )
+    if isinstance(done, StepOutcome):
+        return done
+    _source, _target, copied = done
     for name, size in copied.files[:SHOWN]:
         _say(ctx, f"  Uploading {name} ({human_size(size)}): SUCCESS")
     if len(copied.files) > SHOWN:
@@ -56,24 +88,13 @@ def store_artifacts(step: Step, ctx: StepContext) -> StepOutcome:
 
 def store_test_results(step: Step, ctx: StepContext) -> StepOutcome:
     assert isinstance(step, StoreTestResultsStep)
-    source = ctx.session.resolve(step.path, ctx.workdir)
-    if not ctx.session.exists(source):
-        _say(ctx, f"No test results found at {source}")
-        return StepOutcome(status=Status.PASSED, message="no test results found")
-    _say(ctx, f"Archiving the following test results: {source}")
-    try:
-        target = target_dir(
-            ctx.services.run_dir / "test-results",
-            ctx.planned.id,
-            ctx.spec.node_index,
-            default_destination(step.path),
-        )
-        copied = copy_out(ctx.session.get_archive(source), target, posixpath.basename(source))
-    except ArchiveError as exc:
-        return StepOutcome(
-            status=Status.FAILED, message=f"cannot store test results: {exc.message}"
-        )
-    _warn_dropped(ctx, copied.dropped)
+    done = _copy_out(
+        ctx, _TEST_RESULTS, step.path, default_destination(step.path),
+        lambda source: f"Archiving the following test results: {source}",
+    )
+    if isinstance(done, StepOutcome):
+        return done
+    source, target, _copied = done
     summary = parse_results(target)
     for line in summary.lines():
         _say(ctx, line)
