@@ -72,6 +72,15 @@ class Reader:
         self.problem(mark, path, f"expected a map{what}, found {kind_of(value)}")
         return None
 
+    def sequence(self, node: MDict, key: str, path: str, what: str = "") -> MList | None:
+        """``node[key]`` if it is a list; else a problem at the key and None."""
+        value = node[key]
+        if isinstance(value, MList):
+            return value
+        message = f"expected a list{what}, found {kind_of(value)}"
+        self.problem(node.mark_of(key), join(path, key), message)
+        return None
+
     def keys(
         self,
         node: MDict,

@@ -46,9 +46,8 @@ def read_steps(r: Reader, node: MDict, path: str) -> tuple[m.Step, ...]:
     if "steps" not in node:
         r.problem(node.mark, path, "missing required key 'steps'")
         return ()
-    steps = node["steps"]
-    if not isinstance(steps, MList):
-        r.problem(node.mark_of("steps"), where, f"expected a list of steps, found {kind_of(steps)}")
+    steps = r.sequence(node, "steps", path, " of steps")
+    if steps is None:
         return ()
     out: list[m.Step] = []
     for index, item in enumerate(steps):

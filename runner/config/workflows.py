@@ -228,9 +228,8 @@ def read_triggers(r: Reader, node: MDict, path: str) -> tuple[m.Trigger, ...]:
     if "triggers" not in node or node["triggers"] is None:
         return ()
     where = join(path, "triggers")
-    value = node["triggers"]
-    if not isinstance(value, MList):
-        r.problem(node.mark_of("triggers"), where, f"expected a list, found {kind_of(value)}")
+    value = r.sequence(node, "triggers", path)
+    if value is None:
         return ()
     out: list[m.Trigger] = []
     for index, item in enumerate(value):

@@ -479,3 +479,23 @@ def test_v2_workflows_need_their_version(errors) -> None:  # type: ignore[no-unt
     assert errors(text) == [
         "config.yml:7:3: workflows: a version 2 config needs 'version: 2' under 'workflows'"
     ]
+
+
+def test_lists_that_are_not_lists_are_located(errors) -> None:  # type: ignore[no-untyped-def]
+    # steps and triggers share Reader.sequence: the problem names the key, its place and kind
+    problems = errors("""
+    version: 2
+    jobs:
+      build:
+        machine: true
+        steps: make test
+    workflows:
+      version: 2
+      nightly:
+        triggers: {schedule: {cron: "0 0 * * *"}}
+        jobs: [build]
+    """)
+    assert problems == [
+        "config.yml:5:12: jobs.build.steps: expected a list of steps, found a string",
+        "config.yml:9:15: workflows.nightly.triggers: expected a list, found a map",
+    ]
