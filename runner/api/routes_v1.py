@@ -123,8 +123,7 @@ def project_builds(
 def get_build(
     *, vcs: str, org: str, repo: str, build_num: int, service: Service
 ) -> dict[str, Any]:
-    project = service.project(vcs, org, repo)
-    run, job = service.build(project, build_num)
+    project, run, job = service.job(vcs, org, repo, build_num)
     steps = project.store.steps(run.run, job.job)
     return build_detail(where(service, vcs, org, repo), run, job, steps)
 
@@ -136,8 +135,7 @@ async def cancel_build(
     *, vcs: str, org: str, repo: str, build_num: int, service: Service
 ) -> dict[str, Any]:
     """Answers once the job has stopped, with its cancelled state [APIV1]."""
-    project = service.project(vcs, org, repo)
-    run, job = await run_in_threadpool(service.build, project, build_num)
+    project, run, job = await run_in_threadpool(service.job, vcs, org, repo, build_num)
     await run_in_threadpool(service.cancel, project, run)
     run, job = await _settled(service, project, build_num)
     return build_summary(where(service, vcs, org, repo), run, job)
@@ -166,8 +164,7 @@ async def step_output(
     *, vcs: str, org: str, repo: str, build_num: int, step: int, node: int,
     request: Request, service: Service,
 ) -> Any:
-    project = service.project(vcs, org, repo)
-    run, job = await run_in_threadpool(service.build, project, build_num)
+    project, run, job = await run_in_threadpool(service.job, vcs, org, repo, build_num)
     accept = request.headers.get("accept", "")
     if "text/plain" in accept and "json" not in accept:
         return await step_log(service, project, run, job, index=step, node=node)

@@ -94,8 +94,7 @@ def _artifacts(w: Where, project: ServedProject, job: JobRow) -> list[dict[str, 
 def build_artifacts(
     *, vcs: str, org: str, repo: str, build_num: int, service: Service
 ) -> list[dict[str, Any]]:
-    project = service.project(vcs, org, repo)
-    _run, job = service.build(project, build_num)
+    project, _run, job = service.job(vcs, org, repo, build_num)
     return _artifacts(where(service, vcs, org, repo), project, job)
 
 
@@ -118,8 +117,7 @@ def latest_artifacts(
 async def download_artifact(
     *, vcs: str, org: str, repo: str, build_num: int, node: int, path: str, service: Service
 ) -> FileResponse:
-    project = service.project(vcs, org, repo)
-    _run, job = await run_in_threadpool(service.build, project, build_num)
+    project, _run, job = await run_in_threadpool(service.job, vcs, org, repo, build_num)
     found = await run_in_threadpool(jobdata.artifact_file, project, job, node, path)
     if found is None:
         raise not_found("Artifact")
@@ -131,8 +129,7 @@ async def download_artifact(
 def build_tests(
     *, vcs: str, org: str, repo: str, build_num: int, service: Service
 ) -> dict[str, Any]:
-    project = service.project(vcs, org, repo)
-    _run, job = service.build(project, build_num)
+    project, _run, job = service.job(vcs, org, repo, build_num)
     return {"tests": jobdata.tests(project, job)}
 
 

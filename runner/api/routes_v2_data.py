@@ -125,16 +125,14 @@ async def get_pipeline_config(pipeline_id: str, service: Service) -> dict[str, A
 @router.get(SLUG + "/job/{number:int}", response_model=models.JobDetail,
             summary="A job by number")
 def get_job(*, vcs: str, org: str, repo: str, number: int, service: Service) -> dict[str, Any]:
-    p = service.project(vcs, org, repo)
-    run, job = service.build(p, number)
+    p, run, job = service.job(vcs, org, repo, number)
     return job_detail(service.settings.base_url, p, vcs, run, job, p.store.nodes(run.run, job.job))
 
 
 @router.post(SLUG + "/job/{number:int}/cancel", status_code=202, response_model=models.Message,
              summary="Cancel a job (its whole run)")
 def cancel_job(*, vcs: str, org: str, repo: str, number: int, service: Service) -> dict[str, str]:
-    p = service.project(vcs, org, repo)
-    run, _job = service.build(p, number)
+    p, run, _job = service.job(vcs, org, repo, number)
     service.cancel(p, run)
     return {"message": "Accepted."}
 
@@ -144,8 +142,7 @@ def cancel_job(*, vcs: str, org: str, repo: str, number: int, service: Service) 
 def job_artifacts(
     *, vcs: str, org: str, repo: str, number: int, service: Service
 ) -> dict[str, Any]:
-    p = service.project(vcs, org, repo)
-    _run, job = service.build(p, number)
+    p, _run, job = service.job(vcs, org, repo, number)
     host = "bitbucket" if p.vcs == "bb" else "github"
     base = f"{service.settings.base_url}/api/v1.1/project/{host}/{org}/{repo}/{number}/artifacts"
     items = [jobdata.artifact_json(a, base) for a in jobdata.artifacts(p, job)]
@@ -156,8 +153,7 @@ def job_artifacts(
 @router.get(SLUG + "/{number:int}/tests", response_model=models.TestList,
             summary="A job's test results")
 def job_tests(*, vcs: str, org: str, repo: str, number: int, service: Service) -> dict[str, Any]:
-    p = service.project(vcs, org, repo)
-    _run, job = service.build(p, number)
+    p, _run, job = service.job(vcs, org, repo, number)
     return {"items": jobdata.tests(p, job), "next_page_token": None}
 
 

@@ -293,6 +293,13 @@ class ApiService:
 
     # ------------------------------------------------------------ lookups
 
+    def job(
+        self, vcs: str, org: str, repo: str, build_num: int
+    ) -> tuple[ServedProject, RunRow, JobRow]:
+        """A project's job by number: what every per-job route looks up first (404s if absent)."""
+        project = self.project(vcs, org, repo)
+        return (project, *self.build(project, build_num))
+
     def build(self, project: ServedProject, build_num: int) -> tuple[RunRow, JobRow]:
         job = project.store.job_by_build(build_num)
         run = project.store.run(job.run) if job is not None else None
