@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from runner.errors import ConfigProblem, Mark
 
@@ -47,9 +47,11 @@ class Step:
     when: When = When.ON_SUCCESS
     mark: Mark | None = field(default=None, compare=False)
 
+    KIND: ClassVar[str] = ""  # each kind of step names itself: what ``kind`` answers
+
     @property
     def kind(self) -> str:
-        raise NotImplementedError
+        return self.KIND
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,9 +78,7 @@ class CheckoutStep(Step):
     path: str = "."
     method: str = "blobless"
 
-    @property
-    def kind(self) -> str:
-        return "checkout"
+    KIND: ClassVar[str] = "checkout"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,9 +86,7 @@ class SetupRemoteDockerStep(Step):
     version: str | None = None
     docker_layer_caching: bool = False
 
-    @property
-    def kind(self) -> str:
-        return "setup_remote_docker"
+    KIND: ClassVar[str] = "setup_remote_docker"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,18 +94,14 @@ class SaveCacheStep(Step):
     paths: tuple[str, ...]
     key: str
 
-    @property
-    def kind(self) -> str:
-        return "save_cache"
+    KIND: ClassVar[str] = "save_cache"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RestoreCacheStep(Step):
     keys: tuple[str, ...]  # ``key`` first, then ``keys``, in order [CR]
 
-    @property
-    def kind(self) -> str:
-        return "restore_cache"
+    KIND: ClassVar[str] = "restore_cache"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,18 +109,14 @@ class PersistToWorkspaceStep(Step):
     root: str
     paths: tuple[str, ...]
 
-    @property
-    def kind(self) -> str:
-        return "persist_to_workspace"
+    KIND: ClassVar[str] = "persist_to_workspace"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AttachWorkspaceStep(Step):
     at: str
 
-    @property
-    def kind(self) -> str:
-        return "attach_workspace"
+    KIND: ClassVar[str] = "attach_workspace"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,27 +124,21 @@ class StoreArtifactsStep(Step):
     path: str
     destination: str | None = None
 
-    @property
-    def kind(self) -> str:
-        return "store_artifacts"
+    KIND: ClassVar[str] = "store_artifacts"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoreTestResultsStep(Step):
     path: str
 
-    @property
-    def kind(self) -> str:
-        return "store_test_results"
+    KIND: ClassVar[str] = "store_test_results"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AddSshKeysStep(Step):
     fingerprints: tuple[str, ...] = ()
 
-    @property
-    def kind(self) -> str:
-        return "add_ssh_keys"
+    KIND: ClassVar[str] = "add_ssh_keys"
 
 
 # ---------------------------------------------------------------- executors
