@@ -15,7 +15,6 @@ import functools
 import io
 import os
 import queue
-import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from runner.archive.checks import ArchiveError
+from runner.host_tools import probe
 
 CHUNK = 1024 * 1024
 GZIP_LEVEL = 1  # see benchmarks/bench_cache.py: level 1 is 2-3x faster than 6 for ~10% more bytes
@@ -34,14 +34,8 @@ GZIP_LEVEL = 1  # see benchmarks/bench_cache.py: level 1 is 2-3x faster than 6 f
 @functools.cache
 def gnu_tar() -> str | None:
     """The host's GNU tar, if there is one (its flags are what the fast path relies on)."""
-    path = shutil.which("tar")
-    if path is None:
-        return None
-    try:
-        done = subprocess.run([path, "--version"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return path if b"GNU tar" in done.stdout else None
+    probed = probe("tar", ["--version"])
+    return probed[0] if probed is not None and b"GNU tar" in probed[1].stdout else None
 
 
 def tar_stream(path: Path, *, engine: str = "auto") -> Iterator[bytes]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from runner.host_tools import probe
 
 CIRCLECI_HOME = "/home/circleci"
 SWITCH = "RUNNER_MACHINE_NAMESPACE"  # "0": never use the namespace
@@ -31,17 +31,8 @@ SWITCH = "RUNNER_MACHINE_NAMESPACE"  # "0": never use the namespace
 @functools.cache
 def bwrap_path() -> str | None:
     """bubblewrap, when it is installed and can make the namespaces steps need here."""
-    found = shutil.which("bwrap")
-    if found is None:
-        return None
-    try:
-        probe = subprocess.run(
-            [found, "--dev-bind", "/", "/", "--unshare-pid", "--", "true"],
-            stdin=subprocess.DEVNULL, capture_output=True, timeout=10, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return found if probe.returncode == 0 else None
+    probed = probe("bwrap", ["--dev-bind", "/", "/", "--unshare-pid", "--", "true"])
+    return probed[0] if probed is not None and probed[1].returncode == 0 else None
 
 
 def namespace_wanted(environ: Mapping[str, str]) -> bool:
