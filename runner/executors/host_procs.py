@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 TAG_VARIABLE = "RUNNER_STEP_ID"
 _subreaper_on = False
@@ -37,8 +37,17 @@ def become_subreaper() -> bool:
 
 
 def group_alive(pgid: int) -> bool:
+    return _answers(os.killpg, pgid)
+
+
+def process_alive(pid: int) -> bool:
+    return _answers(os.kill, pid)
+
+
+def _answers(send: Callable[[int, int], None], ident: int) -> bool:
+    """Whether signal 0 finds the process (group); one that is someone else's is alive."""
     try:
-        os.killpg(pgid, 0)
+        send(ident, 0)
     except ProcessLookupError:
         return False
     except PermissionError:

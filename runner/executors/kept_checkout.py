@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from runner.executors import tree_copy
+from runner.executors.host_procs import process_alive
 
 ENV = "RUNNER_REUSE_CHECKOUT"
 RACY_NS = 2_000_000_000
@@ -194,18 +195,10 @@ def _sweep(slot: Path) -> None:
     """Remove what runs that ended without finishing (killed) left beside the slot."""
     for path in slot.parent.glob(f".{slot.name}.*"):
         pid = path.name.split(".")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             _discard(path)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's: alive
-    return True
 
 
 def _is_folder(path: Path) -> bool:
