@@ -251,10 +251,15 @@ def _ignored_when(r: Reader, node: MDict, path: str, step: str) -> None:
                f"{step} runs after a failed step too, as on CircleCI")
 
 
+def _stored_path(r: Reader, node: MDict, path: str, step: str, *more: str) -> str | None:
+    """The ``path`` of a step that stores files (its other keys: ``name``, ``when``, ``more``)."""
+    _ignored_when(r, node, path, step)
+    r.keys(node, path, ("path", *more, "name", "when"), required=("path",))
+    return r.string(node, "path", path, default=None, allow_empty=False)
+
+
 def _artifacts(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
-    _ignored_when(r, node, path, "store_artifacts")
-    r.keys(node, path, ("path", "destination", "name", "when"), required=("path",))
-    target = r.string(node, "path", path, default=None, allow_empty=False)
+    target = _stored_path(r, node, path, "store_artifacts", "destination")
     if target is None:
         return None
     # store_artifacts runs after a failed step too [CR `when`]
@@ -268,9 +273,7 @@ def _artifacts(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
 
 
 def _test_results(r: Reader, node: MDict, mark: Mark, path: str) -> m.Step | None:
-    _ignored_when(r, node, path, "store_test_results")
-    r.keys(node, path, ("path", "name", "when"), required=("path",))
-    target = r.string(node, "path", path, default=None, allow_empty=False)
+    target = _stored_path(r, node, path, "store_test_results")
     if target is None:
         return None
     return m.StoreTestResultsStep(
