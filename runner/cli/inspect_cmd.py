@@ -6,16 +6,29 @@ import json
 import platform
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from runner.cli import common
+
+if TYPE_CHECKING:
+    from runner.runflow import Loaded, ProjectRequest
 
 
 def register(app: typer.Typer) -> None:
     app.command(name="list")(list_jobs)
     app.command(name="validate")(validate)
     app.command(name="plan")(plan)
+
+
+def _load(request: ProjectRequest) -> Loaded:
+    """The project and its config, its warnings said (imported late: --help stays light)."""
+    from runner import runflow
+
+    loaded = runflow.load(request)
+    common.echo_warnings(loaded.config)
+    return loaded
 
 
 def list_jobs(
@@ -29,14 +42,12 @@ def list_jobs(
     json_output: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
     """List jobs (executor, parallelism, steps) and workflows."""
-    from runner import runflow
     from runner.report.listing import listing_json, render_listing
     from runner.sanitize import visible_lines
 
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
                                      orb_host=orb_host, offline=offline, images=image)
-    loaded = common.call(lambda: runflow.load(request))
-    common.echo_warnings(loaded.config)
+    loaded = common.call(lambda: _load(request))
     if json_output:
         sys.stdout.write(json.dumps(listing_json(loaded.config), indent=2) + "\n")
     else:  # names may hold controls
@@ -53,13 +64,10 @@ def validate(
     primary_env_to_steps: bool = common.PRIMARY_ENV,
 ) -> None:
     """Check the config; print every problem with its file:line:col. Exit 2 if any."""
-    from runner import runflow
-
     request = common.project_request(config, project_dir, params=param, orb_dir=orb_dir,
                                      primary_env_to_steps=primary_env_to_steps,
                                      orb_host=orb_host, offline=offline)
-    loaded = common.call(lambda: runflow.load(request))
-    common.echo_warnings(loaded.config)
+    loaded = common.call(lambda: _load(request))
     jobs, workflows = len(loaded.config.jobs), len(loaded.config.workflows)
     typer.echo(
         f"{loaded.project.config_display}: valid (version {loaded.config.version}, "
@@ -115,8 +123,7 @@ def plan(
     )
 
     def build() -> str:
-        loaded = runflow.load(request.project)
-        common.echo_warnings(loaded.config)
+        loaded = _load(request.project)
         graph = make_plan(loaded.config, runflow.selection_for(request, loaded.project))
         return render_plan(
             graph, output, branch=loaded.project.git.branch, tag=loaded.project.git.tag,
