@@ -65,5 +65,5 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CIRCLECI_CLI_TOKEN", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     # The machine executor's mount namespace (machine.namespace) only where a test asks for it, so the
-    # suite means the same with and without bubblewrap; tests/machine/test_namespace.py asks.
+    # suite means the same with and without bubblewrap; tests/executors/machine/test_namespace.py asks.
     monkeypatch.setenv("RUNNER_MACHINE_NAMESPACE", "0")

@@ -1,6 +1,6 @@
 """The executors a suite runs the same config on: the machine executor, and the docker executor
 on Debian (bash) and on busybox (``sh`` only). A test writes its job once, with ``EXECUTOR`` where
-the executor goes, and ``target.config()`` fills it in. Used by the contract and job-data suites.
+the executor goes, and ``target.config()`` fills it in. Used by the contract and step suites.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from runner.executors.base import Executor
 from runner.store.state import StateDir
-from tests.docker.helpers import (
+from tests.executors.docker.helpers import (
     BUSYBOX,
     DEBIAN,
     containers,

@@ -28,7 +28,7 @@ STEPS = """
 
 
 def _release_docker(name: str) -> None:
-    from tests.docker.helpers import containers
+    from tests.executors.docker.helpers import containers
 
     primary = [c for c in containers(StateDir(state_dir().resolve()).label)
                if c.labels.get("com.runner.role") == "primary"]

@@ -82,7 +82,7 @@ def test_a_closed_output_ends_the_run_cleanly(tmp_path: Path, executor: str, lin
     if executor.startswith("machine"):
         assert not any(alive(pid) for pid in read_pids(Path(pids)))
     else:
-        from tests.docker.helpers import containers
+        from tests.executors.docker.helpers import containers
 
         assert containers(StateDir(state_dir().resolve()).label) == []
 
@@ -98,7 +98,7 @@ def test_a_signal_after_the_output_closed_still_ends_the_run(
     if executor.startswith("machine"):
         assert not any(alive(pid) for pid in read_pids(Path(pids)))
     else:
-        from tests.docker.helpers import containers
+        from tests.executors.docker.helpers import containers
 
         assert containers(StateDir(state_dir().resolve()).label) == []
 

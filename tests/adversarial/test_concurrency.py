@@ -109,6 +109,6 @@ def test_two_docker_runs_at_once(tmp_path: Path) -> None:
     assert all(boxes) and boxes[0].group(1) != boxes[1].group(1)  # type: ignore[union-attr]
     one_complete_cache("shared-key")
     both_in_history(project)
-    from tests.docker.helpers import containers
+    from tests.executors.docker.helpers import containers
 
     assert containers(StateDir(state_dir().resolve()).label) == []

@@ -50,7 +50,7 @@ def assert_environment_failed(outcome: Outcome, *words: str) -> None:
 
 
 def labelled(state: Path) -> list[str]:
-    from tests.docker.helpers import containers
+    from tests.executors.docker.helpers import containers
 
     return [c.name for c in containers(StateDir(state.resolve()).label)]
 

@@ -59,7 +59,7 @@ def leftovers(executor: str) -> list[str]:
     """Containers of this test's runs still in the engine (none for the machine executor)."""
     if executor == "machine":
         return []
-    from tests.docker.helpers import containers
+    from tests.executors.docker.helpers import containers
 
     return [c.name for c in containers(StateDir(state_dir().resolve()).label)]
 
@@ -339,7 +339,7 @@ def test_the_children_of_a_daemon_do_not_survive_the_step(tmp_path: Path, execut
                 "variable in their environment; one started with `env -i` under `setsid` "
                 "carries none and outlives the run (not a sandbox: a cgroup per step would "
                 "be needed). Without the mount namespace only: with it (machine.namespace), the step's "
-                "pid namespace ends it (tests/machine/test_namespace.py)",
+                "pid namespace ends it (tests/executors/machine/test_namespace.py)",
             ),
         ),
         pytest.param(BUSYBOX, id="busybox", marks=pytest.mark.docker),

@@ -38,7 +38,7 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
 
 
 def containers() -> list[str]:
-    from tests.docker.helpers import containers as labelled
+    from tests.executors.docker.helpers import containers as labelled
 
     return [c.name for c in labelled(StateDir(state_dir().resolve()).label)]
 

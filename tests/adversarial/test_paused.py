@@ -32,7 +32,7 @@ def _project(root: Path, executor: str) -> Path:
 
 
 def _primary(state: Path) -> str:
-    from tests.docker.helpers import containers
+    from tests.executors.docker.helpers import containers
 
     found = [c.name for c in containers(StateDir(state.resolve()).label)]
     assert len(found) == 1, found

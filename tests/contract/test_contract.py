@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runner.events import StepFinished, StepStarted
 from tests.contract.conftest import pid_alive
-from tests.docker.helpers import run_with
+from tests.executors.docker.helpers import run_with
 from tests.support import make_project
 from tests.targets import Target
 

@@ -11,7 +11,7 @@ import pytest
 from runner.archive import ArchiveError
 from runner.store.caches import CacheStore
 from runner.store.workspaces import WorkspaceStore
-from tests.jobdata.archives import M, tar_bytes
+from tests.archive.archives import M, tar_bytes
 
 
 def _tar() -> list[bytes]:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.helpers import BUSYBOX, DEBIAN, docker_executor, docker_project, run_with
+from tests.executors.docker.helpers import (
+    BUSYBOX,
+    DEBIAN,
+    docker_executor,
+    docker_project,
+    run_with,
+)
 
 pytestmark = pytest.mark.docker
 

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.jobdata.test_caches import entries, entry_of
+from tests.steps.test_caches import entries, entry_of
 from tests.targets import Target
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.helpers import BUSYBOX, DEBIAN, docker_project
+from tests.executors.docker.helpers import BUSYBOX, DEBIAN, docker_project
 from tests.support import run_cli
 
 pytestmark = pytest.mark.docker

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runner.steps.tools import helper_script
-from tests.docker.helpers import BUSYBOX
+from tests.executors.docker.helpers import BUSYBOX
 from tests.support import Collected, docker_available
 from tests.targets import Target
 

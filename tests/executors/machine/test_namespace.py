@@ -94,7 +94,7 @@ def test_without_the_namespace_a_config_naming_home_circleci_warns_once(tmp_path
 def test_an_interrupt_reaches_the_step_in_the_namespace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.docker.test_cleanup import start_run, wait_for_lines
+    from tests.executors.docker.test_cleanup import start_run, wait_for_lines
 
     monkeypatch.setenv("RUNNER_MACHINE_NAMESPACE", "1")
     project = machine_project(tmp_path / "p", """

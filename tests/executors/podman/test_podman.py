@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.helpers import BUSYBOX, containers, docker_executor, docker_project, run_with
-from tests.docker.test_cleanup import (
+from tests.executors.docker.helpers import (
+    BUSYBOX,
+    containers,
+    docker_executor,
+    docker_project,
+    run_with,
+)
+from tests.executors.docker.test_cleanup import (
     test_a_crashed_run_is_reaped_by_the_next_run,
     test_a_signal_stops_steps_and_removes_every_container,
     test_keep_prints_how_to_enter_and_clean_removes_only_ours,
 )
-from tests.docker.test_limits import (
+from tests.executors.docker.test_limits import (
     test_a_fork_bomb_stays_inside_its_container,
     test_out_of_memory_is_reported_as_such,
 )

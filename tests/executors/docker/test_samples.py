@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.helpers import containers
+from tests.executors.docker.helpers import containers
 from tests.support import run_cli
 from tests.test_sample_projects import copy_sample
 

@@ -1,5 +1,6 @@
-"""Docker tests: each gets a state directory of its own name, so the containers of its runs
-carry a label no other test (or xdist worker, or concurrent developer run) shares."""
+"""Docker and podman tests (docker/, podman/): each gets a state directory of its own name, so
+the containers of its runs carry a label no other test (or xdist worker, or concurrent developer
+run) shares."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.store.state import StateDir
-from tests.docker.helpers import containers
+from tests.executors.docker.helpers import containers
 
 
 @pytest.fixture

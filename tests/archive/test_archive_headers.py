@@ -14,7 +14,7 @@ from runner.archive import ArchiveError, safe_extract, scan
 from runner.archive.checks import MemberChecker
 from runner.archive.extract import gnu_tar
 from runner.archive.headers import BLOCK, ZEROS, Header
-from tests.jobdata.archives import M, tar_bytes
+from tests.archive.archives import M, tar_bytes
 
 ENGINES = [
     pytest.param("tar", id="gnu-tar", marks=pytest.mark.skipif(not gnu_tar(), reason="no GNU tar")),

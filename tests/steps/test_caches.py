@@ -15,7 +15,7 @@ from pathlib import Path
 import zstandard
 
 from runner.store.caches import CacheStore
-from tests.jobdata.archives import M, gz, tar_bytes, zst
+from tests.archive.archives import M, gz, tar_bytes, zst
 from tests.support import make_project, run_in_process
 from tests.targets import Target
 

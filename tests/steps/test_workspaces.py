@@ -12,7 +12,7 @@ from runner.graph import JobGraph, PlannedJob
 from runner.steps.workspace import go_match_regex
 from runner.store.workspace_apply import WorkspaceError, combined_stream, plan
 from runner.store.workspaces import WorkspaceStore
-from tests.jobdata.archives import M, tar_bytes
+from tests.archive.archives import M, tar_bytes
 from tests.support import make_project, run_in_process
 from tests.targets import Target
 

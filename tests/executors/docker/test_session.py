@@ -13,7 +13,7 @@ import pytest
 from runner.config import model as m
 from runner.executors.base import ExecRequest, NodeSpec
 from runner.output import Masker, StepSink
-from tests.docker.helpers import BUSYBOX, containers, docker_executor
+from tests.executors.docker.helpers import BUSYBOX, containers, docker_executor
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ from runner.runflow import ProjectRequest
 from runner.store.caches import CacheStore
 from runner.store.retention import DAY, Retention, apply
 from runner.store.state import StateDir
-from tests.jobdata.archives import M, tar_bytes
+from tests.archive.archives import M, tar_bytes
 from tests.support import make_project
 
 

@@ -1,4 +1,5 @@
-"""Job-data tests run on every executor (see ``tests.targets``)."""
+"""Step tests (caches, workspaces, artifacts, the in-job helper) run on every executor (see
+``tests.targets``)."""
 
 from __future__ import annotations
 

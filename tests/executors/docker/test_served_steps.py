@@ -17,7 +17,7 @@ from runner.executors.docker import DockerExecutor
 from runner.executors.docker.server import RS, US, Channel, Served, StepServer, _Stream
 from runner.executors.docker.session import served_command
 from tests.adversarial.engine_proxy import EngineProxy
-from tests.docker.helpers import (
+from tests.executors.docker.helpers import (
     BUSYBOX,
     DEBIAN,
     Run,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.executors.docker.resources import LimitPolicy
-from tests.docker.helpers import docker_executor, docker_project, run_with
+from tests.executors.docker.helpers import docker_executor, docker_project, run_with
 
 pytestmark = pytest.mark.docker
 

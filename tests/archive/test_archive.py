@@ -15,7 +15,7 @@ import pytest
 from runner.archive import ArchiveError, Limits, LinkPolicy, safe_extract, tar_stream
 from runner.archive.checks import MemberChecker
 from runner.archive.extract import STAGING_PREFIX, _verify_tree, gnu_tar
-from tests.jobdata.archives import M, gz, tar_bytes, zst
+from tests.archive.archives import M, gz, tar_bytes, zst
 
 ENGINES = [
     pytest.param("tar", id="gnu-tar", marks=pytest.mark.skipif(not gnu_tar(), reason="no GNU tar")),

@@ -1,14 +1,12 @@
 """Podman tests: the docker executor against podman's Docker-compatible API. Every test here
-talks to podman (``DOCKER_HOST``), with a state directory of its own (see tests/docker)."""
+talks to podman (``DOCKER_HOST``), with a state directory of its own (the ``state_name`` and
+``no_leftovers`` fixtures of tests/executors/conftest.py, shared with the docker tests)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.docker.conftest import no_leftovers, state_name
 from tests.support import podman_host
-
-__all__ = ["no_leftovers", "state_name"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner.executors import kept_checkout
-from tests.docker.helpers import DEBIAN, docker_executor, docker_project, run_with
+from tests.executors.docker.helpers import DEBIAN, docker_executor, docker_project, run_with
 
 pytestmark = pytest.mark.docker
 
