@@ -169,7 +169,7 @@ def test_an_interrupt_at_each_docker_phase(  # noqa: PLR0917 - parametrised by p
         held = hold_removal(proxy, run, seconds=2.0)
     run.wait_for(held.arrived.is_set, phase)
     if cue is not None:  # the phase is the one its output names
-        run.wait_for(lambda: run.saw(cue), cue, timeout=5)
+        run.wait_for(lambda: run.saw(cue), cue, timeout=10)
     run.signal(sig)
     outcome = run.finish()
     assert_interrupted(outcome, sig)
@@ -225,8 +225,10 @@ def test_a_second_interrupt_in_cleanup_exits_at_once_and_the_next_run_reaps(
 
 @pytest.fixture(scope="module")
 def big_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project of 4,000 files (about a second to copy), made once for the module."""
-    files = {f"tree/{i // 500}/f{i}.txt": f"{i}\n" for i in range(4000)}
+    """A project of 24,000 files, made once for the module: about two seconds to copy, so the
+    signal lands during the copy however soon after its start the test sees it (4,000 files
+    took a third of a second once the listing came from git, and the copy won the race)."""
+    files = {f"tree/{i // 500}/f{i}.txt": f"{i}\n" for i in range(24000)}
     return make_project(
         tmp_path_factory.mktemp("big") / "p",
         "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n"

@@ -133,7 +133,7 @@ def test_oversized_bodies_are_413(api: Api) -> None:
 
 
 def test_lying_content_length_does_not_hang_or_queue(api: Api) -> None:
-    with socket.create_connection(("127.0.0.1", api.server.port), timeout=5) as sock:
+    with socket.create_connection(("127.0.0.1", api.server.port), timeout=10) as sock:
         sock.sendall(
             f"POST {PROJECT}/tree/main HTTP/1.1\r\nHost: 127.0.0.1:{api.server.port}\r\n"
             f"Circle-Token: {TOKEN}\r\nContent-Length: 999999999\r\n\r\nabc".encode()

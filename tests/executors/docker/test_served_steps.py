@@ -81,7 +81,7 @@ class _Pipe:
 
 
 def _collect(channel: Channel) -> tuple[bytes, Served]:
-    return b"".join(channel.chunks()), channel.result(timeout=5)
+    return b"".join(channel.chunks()), channel.result(timeout=10)
 
 
 def test_a_step_ends_only_when_both_streams_carried_their_marker() -> None:
@@ -252,6 +252,6 @@ def test_an_abandoned_step_ends_its_output_and_drops_the_rest() -> None:
         pipe.frame(1, b"x" * 1000)
     pipe.frame(1, RS + b"tok 137 \n")
     pipe.frame(2, RS + b"tok\n")
-    assert channel.result(timeout=5) == Served(status=137, note="")
+    assert channel.result(timeout=10) == Served(status=137, note="")
     server.release()
     server.close()
