@@ -14,7 +14,10 @@ text-like), then times, each in a fresh process (so peak memory is that phase's 
 Floor and runner alternate, round after round, and each figure is the median of ``--repeat``
 rounds (a shared machine's load drifts; the load average is printed with the results). Prints
 seconds, the ratio to the floor (the target is at most 1.3x) and the peak RSS of the largest
-process of each phase. No assertions: numbers, for the issue note. The tree goes to
+process of each phase. Runner's phase is timed twice: the step, from opening the cache to the
+last file in place, which is what a job waits for (runner is already running then), and the
+whole process, which adds a fresh interpreter and runner's imports (``bench_start`` measures
+those on their own). No assertions: numbers, for the issue note. The tree goes to
 ``/dev/shm`` when it has room, so the disk's write-back does not drown the comparison.
 """
 
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -72,21 +76,36 @@ def _session(work: Path):  # type: ignore[no-untyped-def]
 def phase_save(work: Path) -> None:
     from runner.store.caches import CacheStore
 
+    session = _session(work)
+    started = time.perf_counter()
     store = CacheStore(work / "caches")
     pending = store.begin()
-    pending.add(str(work / "tree"), _session(work).get_archive(str(work / "tree")))
+    pending.add(str(work / "tree"), session.get_archive(str(work / "tree")))
     store.publish(pending, key="bench", build_num=1, job="bench", run_id="1")
+    _report_step(time.perf_counter() - started)
 
 
 def phase_restore(work: Path) -> None:
     from runner.archive import as_file
     from runner.store.caches import CacheStore
 
+    session = _session(work)
+    started = time.perf_counter()
     store = CacheStore(work / "caches")
     entry = store.get("bench")
     assert entry is not None
     with as_file(store.open(entry, entry.paths[0])) as stream:
-        _session(work).put_archive(str(work / "restored"), stream)
+        session.put_archive(str(work / "restored"), stream)
+    _report_step(time.perf_counter() - started)
+
+
+STEP_FILE = "RUNNER_BENCH_STEP_FILE"
+
+
+def _report_step(seconds: float) -> None:
+    """The phase's own seconds, for the parent (stdout is the user's), when it asks."""
+    if STEP_FILE in os.environ:
+        Path(os.environ[STEP_FILE]).write_text(f"{seconds:.6f}")
 
 
 # ---------------------------------------------------------------- measuring
@@ -95,42 +114,56 @@ def phase_restore(work: Path) -> None:
 TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of the largest process of ``argv`` and its children.
+def measure(argv: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, the step's own seconds (the wall when the process reports none) and peak
+    RSS (MiB) of the largest process of ``argv`` and its children.
 
     Peak RSS comes from GNU time when there is one: a process forked from this Python would
     report this Python's memory as its own peak (``ru_maxrss`` survives ``exec``)."""
     report = tempfile.NamedTemporaryFile(suffix=".rss", delete=False)  # noqa: SIM115
     report.close()
+    step_file = Path(report.name + ".step")
     wrapped = [TIME, "-f", "%M", "-o", report.name, *argv] if TIME else argv
     started = time.perf_counter()
-    proc = subprocess.Popen(wrapped)
+    proc = subprocess.Popen(wrapped, env={**os.environ, STEP_FILE: str(step_file)})
     _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"failed: {argv}")
     text = Path(report.name).read_text().strip().splitlines()
     os.unlink(report.name)
+    step = float(step_file.read_text()) if step_file.exists() else elapsed
+    step_file.unlink(missing_ok=True)
     peak_kib = int(text[-1]) if TIME and text and text[-1].isdigit() else usage.ru_maxrss
-    return elapsed, peak_kib / 1024
+    return elapsed, step, peak_kib / 1024
 
 
-def rounds(
-    pairs: list[tuple[list[str], list[str]]], repeat: int, before: list[str]
-) -> list[tuple[float, float]]:
-    """``repeat`` rounds of each (floor, runner) pair in turn, ``before`` ahead of every run:
-    for each pair, the median seconds of the floor, of runner, and runner's peak RSS."""
-    walls: list[list[list[float]]] = [[[], []] for _ in pairs]
-    peaks: list[float] = [0.0 for _ in pairs]
+@dataclass
+class Timings:
+    """Medians of one phase: the floor, runner's step, runner's whole process; peak RSS."""
+
+    floor: float
+    step: float
+    process: float
+    peak: float
+
+
+def rounds(floor: list[str], ours: list[str], repeat: int, before: list[str]) -> Timings:
+    """``repeat`` rounds of the floor then runner, ``before`` ahead of every run."""
+    floors: list[float] = []
+    steps: list[float] = []
+    processes: list[float] = []
+    peak = 0.0
     for _ in range(repeat):
-        for i, pair in enumerate(pairs):
-            for j, argv in enumerate(pair):
-                subprocess.run(before, check=True)
-                wall, peak = measure(argv)
-                walls[i][j].append(wall)
-                peaks[i] = max(peaks[i], peak) if j else peaks[i]
-    return [(statistics.median(w[0]), statistics.median(w[1]), peaks[i])
-            for i, w in enumerate(walls)]  # fmt: skip
+        subprocess.run(before, check=True)
+        floors.append(measure(floor)[0])
+        subprocess.run(before, check=True)
+        wall, step, rss = measure(ours)
+        processes.append(wall)
+        steps.append(step)
+        peak = max(peak, rss)
+    median = statistics.median
+    return Timings(median(floors), median(steps), median(processes), peak)
 
 
 def compression_levels(tree: Path) -> None:
@@ -181,24 +214,22 @@ def run(work: Path, args: argparse.Namespace) -> None:
     clear = ["sh", "-c", f"rm -rf '{work}/caches' '{floor}'"]
     floor_save = ["sh", "-c", f"tar -cf - -C '{work}' tree | zstd -q -1 > '{floor}'"]
     load = os.getloadavg()
-    ((save_floor, save_ours, save_rss),) = rounds([(floor_save, [*me, "save"])], args.repeat, clear)
+    save = rounds(floor_save, [*me, "save"], args.repeat, clear)
     subprocess.run(floor_save, check=True)
     subprocess.run([*me, "save"], check=True)
     wipe = ["sh", "-c", f"rm -rf '{work}/restored' && mkdir '{work}/restored'"]
     floor_restore = ["sh", "-c", f"zstd -dc '{floor}' | tar -xf - -C '{work}/restored'"]
-    ((restore_floor, restore_ours, restore_rss),) = rounds(
-        [(floor_restore, [*me, "restore"])], args.repeat, wipe
-    )
+    restore = rounds(floor_restore, [*me, "restore"], args.repeat, wipe)
     load_after = os.getloadavg()
     ours_size = sum(p.stat().st_size for p in (work / "caches" / "entries").rglob("*.tar.zst"))
     print(f"\nmedians of {args.repeat} interleaved rounds; load average {load[0]:.1f} "
           f"before, {load_after[0]:.1f} after, on {os.cpu_count()} cores")  # fmt: skip
-    print(f"{'':10}{'floor':>10}{'runner':>10}{'ratio':>8}   runner peak RSS")
-    phases = (("save", save_floor, save_ours, save_rss),
-              ("restore", restore_floor, restore_ours, restore_rss))  # fmt: skip
-    for name, theirs, ours, rss in phases:
-        print(f"{name:10}{theirs:9.2f}s{ours:9.2f}s{ours / theirs:7.2f}x   {rss:.0f} MiB")
+    print(f"{'':10}{'floor':>8}{'step':>9}{'ratio':>7}{'process':>10}{'ratio':>7}   peak RSS")
+    for name, t in (("save", save), ("restore", restore)):
+        print(f"{name:10}{t.floor:7.2f}s{t.step:8.2f}s{t.step / t.floor:6.2f}x"
+              f"{t.process:9.2f}s{t.process / t.floor:6.2f}x   {t.peak:.0f} MiB")  # fmt: skip
     print("floor: save `tar -c | zstd -1 > file`, restore `zstd -dc file | tar -x`; target 1.3x")
+    print("step: the cache step as a job runs it; process: plus a fresh interpreter and imports")
     print(f"archive: tar|zstd -1 {floor.stat().st_size / 2**20:.1f} MiB, "
           f"runner {ours_size / 2**20:.1f} MiB")  # fmt: skip
     compression_levels(work / "tree")

@@ -135,3 +135,37 @@ def test_the_leak_finder_finds_leaks(tmp_path: Path) -> None:
         "a kind compared", "a kind as a key", "a docker label", "a backend module",
         "a kind compared",
     ]
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(root: Path) -> list[str]:
+    """Modules over 400 lines and functions over 60 (decorators and docstring included)."""
+    found = []
+    for file in sorted(root.rglob("*.py")):
+        text = file.read_text()
+        where = file.relative_to(root.parent)
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            found.append(f"{where}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                length = (node.end_lineno or node.lineno) - first + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append(f"{where}:{node.lineno} {node.name}: {length} lines")
+    return found
+
+
+def test_modules_and_functions_stay_small() -> None:
+    assert oversized(ROOT) == []
+
+
+def test_the_size_finder_finds_a_long_function(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    body = "".join(f"    x{i} = {i}\n" for i in range(60))
+    (package / "long.py").write_text(f"@decorated\ndef long():\n{body}")
+    (package / "short.py").write_text("def short():\n    return 1\n")
+    assert oversized(package) == ["pkg/long.py:2 long: 62 lines"]
