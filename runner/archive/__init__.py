@@ -13,7 +13,7 @@ it): the checks here are runner's own, see :mod:`runner.archive.checks` for the 
 from __future__ import annotations
 
 from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecker, human_size
-from runner.archive.compress import decompressed, unzstd_chunks, zstd_chunks
+from runner.archive.compress import decompressed, unzstd_chunks, unzstd_frames, zstd_frames
 from runner.archive.extract import safe_extract
 from runner.archive.reader import ScanResult, scan
 from runner.archive.stream import (
@@ -48,5 +48,6 @@ __all__ = [
     "scan",
     "tar_stream",
     "unzstd_chunks",
-    "zstd_chunks",
+    "unzstd_frames",
+    "zstd_frames",
 ]

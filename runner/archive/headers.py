@@ -36,8 +36,9 @@ _POSIX_MAGIC = b"ustar\x00"
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _MEMBER_KEYS = ("path", "linkpath", "size")
 _LINK_TYPES = (tarfile.LNKTYPE, tarfile.SYMTYPE)
-# name, size, checksum, type, link target, magic, prefix (POSIX.1-1988 ustar, and GNU tar)
-_LAYOUT = struct.Struct("100s24x12s12x8sc100s6s82x155s")
+# name, mode, size, mtime, checksum, type, link target, magic, prefix (POSIX.1-1988 ustar,
+# and GNU tar); owners and device numbers are skipped: extraction never applies them
+_LAYOUT = struct.Struct("100s8s16x12s12s8sc100s6s82x155s")
 _CHECKSUM_SPACES = 8 * 0x20  # the checksum is computed with its own field as spaces
 
 
@@ -49,6 +50,8 @@ class Header:
     type: bytes
     size: int
     linkname: str
+    mode: int = 0o644
+    mtime: float = 0.0
     sparse: bool | None = None  # as TarInfo: None unless a sparse file
 
 
@@ -59,10 +62,12 @@ class Extended:
     name: str | None = None
     linkname: str | None = None
     size: int | None = None
+    mtime: float | None = None  # pax records sub-second times
     sparse: bool = False
 
     def __bool__(self) -> bool:
-        return (self.name, self.linkname, self.size) != (None, None, None) or self.sparse
+        fields = (self.name, self.linkname, self.size, self.mtime)
+        return fields != (None, None, None, None) or self.sparse
 
 
 def corrupt(why: str) -> ArchiveError:
@@ -114,7 +119,7 @@ def checksum_ok(block: bytes, stored: int) -> bool:
 
 def parse(block: bytes) -> Header:
     """One 512-byte header block (not all zeros) as a Header, before extended headers apply."""
-    name, size, checksum, kind, link, magic, prefix = _LAYOUT.unpack_from(block)
+    name, mode, size, mtime, checksum, kind, link, magic, prefix = _LAYOUT.unpack_from(block)
     if not checksum_ok(block, _octal(checksum)):
         raise corrupt("bad checksum in a header")
     path = name.partition(b"\0")[0]
@@ -124,7 +129,8 @@ def parse(block: bytes) -> Header:
     length = _octal(size)
     if length < 0:  # base-256 can say it
         raise corrupt("a negative size in a header")
-    return Header(path.decode("utf-8", "surrogateescape"), kind, length, target)
+    return Header(path.decode("utf-8", "surrogateescape"), kind, length, target,
+                  _octal(mode), _octal(mtime))  # fmt: skip
 
 
 def finish(header: Header, extended: Extended) -> Header:
@@ -135,6 +141,8 @@ def finish(header: Header, extended: Extended) -> Header:
         header.linkname = extended.linkname
     if extended.size is not None:
         header.size = extended.size
+    if extended.mtime is not None:
+        header.mtime = extended.mtime
     if extended.sparse or header.type == tarfile.GNUTYPE_SPARSE:
         header.sparse = True
     if header.type in _FILE_TYPES and header.name.endswith("/"):
@@ -163,11 +171,13 @@ def read_extended(kind: bytes, data: bytes, into: Extended) -> None:
                 _set(into, "linkname", value)
             elif key == "size":
                 _set(into, "size", _pax_size(value))
+            elif key == "mtime":
+                _set(into, "mtime", _pax_time(value))
             elif key.startswith("GNU.sparse."):
                 into.sparse = True
 
 
-def _set(into: Extended, field: str, value: str | int) -> None:
+def _set(into: Extended, field: str, value: str | float) -> None:
     if getattr(into, field) is not None:
         raise ArchiveError(f"refused archive: two extended headers set the same member's {field}")
     setattr(into, field, value)
@@ -177,6 +187,14 @@ def _pax_size(value: str) -> int:
     if not value.isdigit() or not value.isascii():
         raise corrupt(f"bad pax size {value!r}")
     return int(value)
+
+
+def _pax_time(value: str) -> float:
+    """``[-]seconds[.fraction]``, as pax writes it (float() alone would take "inf" or "1e9")."""
+    whole, _, fraction = value.removeprefix("-").partition(".")
+    if not (whole.isdigit() and whole.isascii() and (not fraction or fraction.isdigit())):
+        raise corrupt(f"bad pax mtime {value!r}")
+    return float(value)
 
 
 def _pax_records(data: bytes) -> dict[str, str]:

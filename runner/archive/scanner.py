@@ -26,6 +26,7 @@ from runner.archive.headers import (
     MAX_EXTENDED,
     ZEROS,
     Extended,
+    Header,
     corrupt,
     finish,
     padded,
@@ -92,6 +93,22 @@ class Feed:
         self._at += size
         return True
 
+    def pieces(self, size: int) -> list[memoryview] | None:
+        """The next ``size`` bytes as views into the chunks they lie in (no copy); None if the
+        stream ends first."""
+        out: list[memoryview] = []
+        while size > len(self._cur) - self._at:
+            if self._at < len(self._cur):
+                out.append(memoryview(self._cur)[self._at :])
+            size -= len(self._cur) - self._at
+            self._at = len(self._cur)
+            if not self._next():
+                return None
+        if size:
+            out.append(memoryview(self._cur)[self._at : self._at + size])
+        self._at += size
+        return out
+
     def drain(self) -> None:
         """Forward what was read below the watermark, then read to the end of the stream
         (forwarding it only when ungated)."""
@@ -124,6 +141,22 @@ def chunks_of(source: Iterable[bytes] | IO[bytes], size: int) -> Iterator[bytes]
             yield bytes(chunk)
 
 
+OnMember = Callable[[Header, str, list[memoryview]], None]
+
+
+def _over_data(feed: Feed, header: Header, name: str, on_member: OnMember | None) -> None:
+    """Past a member's data (and its padding), handing the data to ``on_member`` if any."""
+    rest = padded(header.size)
+    if on_member is not None:
+        pieces = feed.pieces(header.size)
+        if pieces is None:
+            raise corrupt(f"the stream ends in the data of '{header.name}'")
+        on_member(header, name, pieces)
+        rest -= header.size
+    if not feed.step(rest):
+        raise corrupt(f"the stream ends in the data of '{header.name}'")
+
+
 def scan_fast(
     source: Iterable[bytes] | IO[bytes],
     checker: MemberChecker,
@@ -131,8 +164,10 @@ def scan_fast(
     *,
     gated: bool,
     chunk: int,
+    on_member: OnMember | None = None,
 ) -> None:
-    """Check every member of an uncompressed tar stream; see the module's docstring."""
+    """Check every member of an uncompressed tar stream; see the module's docstring.
+    ``on_member`` gets each member that passed, with its clean name and its data."""
     feed = Feed(chunks_of(source, chunk), forward, gated=gated)
     extended, chain = Extended(), 0
     while True:
@@ -160,11 +195,12 @@ def scan_fast(
             read_extended(header.type, data[: header.size], extended)
             continue
         header = finish(header, extended)
-        extended, chain = Extended(), 0
-        checker.check(header)
-        feed.watermark = max(feed.watermark, feed.position + padded(header.size))
-        if not feed.step(padded(header.size)):
-            raise corrupt(f"the stream ends in the data of '{header.name}'")
+        if chain:
+            extended, chain = Extended(), 0
+        name = checker.check(header)
+        if gated:
+            feed.watermark = max(feed.watermark, feed.position + padded(header.size))
+        _over_data(feed, header, name, on_member)
     if not gated:
         feed.drain()
         return

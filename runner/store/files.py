@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from runner.archive import (
     file_chunks,
     scan,
 )
-from runner.archive.compress import zstd_packer
+from runner.archive.compress import unzstd_frames, zstd_frames
 from runner.errors import EnvironmentFailure, RunnerError, os_error_text
 from runner.store.atomic import locked, read_json, write_json
 
@@ -53,6 +53,7 @@ class StoredArchive:
     content: int  # bytes of file content in it
     members: int
     names: tuple[str, ...] = ()  # files and links in it (for workspace conflicts)
+    frames: tuple[int, ...] = ()  # bytes of each zstd frame; none: read it as one stream
 
     def to_dict(self, *, with_names: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +63,8 @@ class StoredArchive:
             "content": self.content,
             "members": self.members,
         }
+        if self.frames:
+            out["frames"] = list(self.frames)
         if with_names:
             out["names"] = list(self.names)
         return out
@@ -75,47 +78,46 @@ class StoredArchive:
             content=int(data["content"]),
             members=int(data["members"]),
             names=tuple(str(n) for n in data.get("names", ())),
+            frames=tuple(int(n) for n in data.get("frames", ())),
         )
 
 
 class _CompressingWriter:
-    """Compresses, hashes and writes chunks in its own thread (zstd releases the GIL)."""
+    """Compresses (a few frames at a time), hashes and writes chunks in its own thread, so the
+    producer only checks members."""
 
     def __init__(self, path: Path) -> None:
         self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
         self._error: Exception | None = None
+        self._ended = False  # the producer's end marker was taken
         self._handle = open(path, "xb")  # noqa: SIM115 - closed by the thread
         self.digest = hashlib.sha256()
         self.size = 0
+        self.frames: list[int] = []
         self._thread = threading.Thread(target=self._run, name="compress", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        packer = zstd_packer()
         try:
-            # after an error, keep taking chunks so that the producer never blocks
-            while (chunk := self._chunks.get()) is not None:
-                if self._error is None:
-                    self._guarded(packer.compress, chunk)
-            if self._error is None:
-                self._guarded(lambda _none: packer.flush(), b"")
+            for frame in zstd_frames(self._taken()):
+                self._handle.write(frame)
+                self.digest.update(frame)
+                self.size += len(frame)
+                self.frames.append(len(frame))
+        except Exception as exc:  # reported to the producer by write() and close()
+            self._error = exc
         finally:
+            while not self._ended:  # after an error: keep taking, the producer never blocks
+                self._ended = self._chunks.get() is None
             try:
                 self._handle.close()  # flushes: the disk may be full here too
             except OSError as exc:
                 self._error = self._error or exc
 
-    def _guarded(self, action: Callable[[bytes], bytes], data: bytes) -> None:
-        try:
-            self._emit(action(data))
-        except Exception as exc:  # reported to the producer by write() and close()
-            self._error = exc
-
-    def _emit(self, data: bytes) -> None:
-        if data:
-            self._handle.write(data)
-            self.digest.update(data)
-            self.size += len(data)
+    def _taken(self) -> Iterator[bytes]:
+        while (chunk := self._chunks.get()) is not None:
+            yield chunk
+        self._ended = True
 
     def write(self, data: bytes) -> None:
         if self._error is not None:
@@ -161,6 +163,7 @@ def store_archive(
         content=result.bytes,
         members=result.members,
         names=result.files,
+        frames=tuple(writer.frames),
     )
 
 
@@ -191,11 +194,46 @@ def verified_chunks(folder: Path, stored: StoredArchive, what: str) -> Iterator[
 
 
 def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
-    """The uncompressed tar stream of an archive file, decompressed ahead in a thread: zstd,
+    """The uncompressed tar stream of an archive file, decompressed ahead in threads: zstd,
     or gzip for an archive written by runner before zstd (told apart by magic bytes).
 
     The digest is checked in the same pass (issue 17: a second read of the file was a tenth
-    of a restore): a damaged file is an ArchiveError at the end of the stream, which every
+    of a restore): a damaged file is an ArchiveError before the stream ends, which every
     consumer reaches before it keeps anything (an extraction's staging directory, the
     docker path's spool), so it is refused whole, never half-used."""
+    if stored.frames and sum(stored.frames) == stored.size:
+        digest = hashlib.sha256()
+        frames = unzstd_frames(_frames(folder, stored, what), digest)
+        return _digest_checked(frames, digest, stored, what)
     return decompressed(verified_chunks(folder, stored, what))
+
+
+def _frames(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
+    """The frames of an archive file, as its manifest lists them: a file with fewer or more
+    bytes is an ArchiveError."""
+    path = folder / stored.file
+    try:
+        with open(path, "rb") as handle:
+            for size in stored.frames:
+                frame = handle.read(size)
+                if len(frame) < size:
+                    raise _damaged(what, path, stored)
+                yield frame
+            if handle.read(1):
+                raise _damaged(what, path, stored)
+    except OSError as exc:
+        raise ArchiveError(f"{what} is missing its data ({path.name}): {exc.strerror}") from None
+
+
+def _digest_checked(
+    chunks: Iterator[bytes], digest: hashlib._Hash, stored: StoredArchive, what: str
+) -> Iterator[bytes]:
+    yield from chunks
+    if digest.hexdigest() != stored.sha256:
+        raise _damaged(what, Path(stored.file), stored)
+
+
+def _damaged(what: str, path: Path, stored: StoredArchive) -> ArchiveError:
+    return ArchiveError(
+        f"{what} is damaged: {path.name} is not the {stored.size} bytes written; refusing it"
+    )

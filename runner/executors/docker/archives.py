@@ -104,8 +104,8 @@ def owned_archive(data: IO[bytes], dest: str, uid: int, gid: int) -> IO[bytes]:
     engine's archive API takes plain tar: zstd or gzip is decompressed here, as it streams."""
     checker = MemberChecker(links=LinkPolicy.ANY)
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
-    stream = as_file(decompressed(data))
     try:
+        stream = as_file(decompressed(data))  # reads ahead: a damaged source may fail here
         with tarfile.open(fileobj=stream, mode="r|") as source, tarfile.open(
             fileobj=spool, mode="w|", format=tarfile.PAX_FORMAT
         ) as out:
