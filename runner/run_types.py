@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from runner.errors import ExitCode
 from runner.events import Status
-from runner.store.workspace_from import EarlierWorkspace
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the workspace store and its archives load only when a run uses them
     from runner.node_hooks import HooksFactory
+    from runner.store.workspace_from import EarlierWorkspace
 
 # CircleCI's job statuses for ``requires`` in map form [CR], from ours.
 REQUIRE_STATUS = {

@@ -97,3 +97,18 @@ def test_run_help_keeps_its_option_panels(tmp_path: Path) -> None:
     ]
     selection = done.stdout.split("\nSelection:\n")[1].split("\n\n")[0]
     assert "--workflow" in selection and "--config" not in selection
+
+
+RUN_MUST_NOT_LOAD = ("runner.archive.reader", "runner.archive.compress", "runner.archive.extract",
+                     "zstandard", "concurrent.futures", "fastapi", "uvicorn")  # fmt: skip
+
+
+def test_a_job_without_job_data_loads_no_archive_machinery(tmp_path: Path) -> None:
+    """Issue 17: readers, compressors and their thread pools load when a step saves or
+    restores something (caches, workspaces, artifacts), not on every run."""
+    project = make_project(
+        tmp_path / "p", "version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [{run: echo hi}]\n"
+    )
+    modules = {line.split("|")[-1].strip() for line in imported_by(["run"], project).splitlines()}
+    assert "runner.engine" in modules and "runner.archive.checks" in modules  # it ran
+    assert sorted(m for m in modules if m.startswith(RUN_MUST_NOT_LOAD)) == []

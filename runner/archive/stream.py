@@ -22,12 +22,14 @@ import threading
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Protocol, TypeVar
 
 from runner.archive.checks import ArchiveError
 from runner.host_tools import probe
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CHUNK = 1024 * 1024
 In = TypeVar("In")
@@ -152,6 +154,8 @@ def ordered_map(work: Callable[[In], Out], items: Iterable[In], *, workers: int)
     """``work(item)`` for each item, by ``workers`` threads, in order and a few ahead of the
     consumer (``Executor.map`` would take every item up front). Stopping early cancels what
     has not started."""
+    from concurrent.futures import ThreadPoolExecutor  # only archives in job data need it
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="archive")
     pending: deque[Future[Out]] = deque()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.config.model import Job, Step
 from runner.environment import NodeFacts
@@ -15,7 +16,9 @@ from runner.output import StepSink
 from runner.project import Project
 from runner.store.job_timings import RunTimings
 from runner.store.state import StateDir
-from runner.store.workspace_from import EarlierWorkspace
+
+if TYPE_CHECKING:  # the workspace store and its archives load only when a run uses them
+    from runner.store.workspace_from import EarlierWorkspace
 
 
 @dataclass

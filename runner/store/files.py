@@ -16,21 +16,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runner.archive import (
-    ArchiveError,
-    Limits,
-    LinkPolicy,
-    MemberChecker,
-    ScanResult,
-    decompressed,
-    file_chunks,
-    scan,
-)
-from runner.archive.compress import unzstd_frames, zstd_frames
+from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecker
 from runner.errors import EnvironmentFailure, RunnerError, os_error_text
 from runner.store.atomic import locked, read_json, write_json
+
+if TYPE_CHECKING:
+    from runner.archive import ScanResult
 
 __all__ = [
     "StoredArchive",
@@ -98,6 +91,8 @@ class _CompressingWriter:
         self._thread.start()
 
     def _run(self) -> None:
+        from runner.archive.compress import zstd_frames  # lazily: see runner.archive
+
         try:
             for frame in zstd_frames(self._taken()):
                 self._handle.write(frame)
@@ -153,6 +148,8 @@ def store_archive(
     except OSError as exc:
         raise _write_error(exc) from None
     try:
+        from runner.archive.reader import scan  # lazily: see runner.archive
+
         result: ScanResult = scan(stream, MemberChecker(limits, links), writer.write)
     finally:
         writer.close()
@@ -176,6 +173,8 @@ def verify(folder: Path, stored: StoredArchive, what: str) -> None:
 def verified_chunks(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
     """The chunks of an archive file, hashed as they are read: read to its end, a file that
     is missing, cut short or changed since it was written is an ArchiveError."""
+    from runner.archive.stream import file_chunks  # lazily: see runner.archive
+
     path = folder / stored.file
     digest = hashlib.sha256()
     size = 0
@@ -201,6 +200,8 @@ def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[byt
     of a restore): a damaged file is an ArchiveError before the stream ends, which every
     consumer reaches before it keeps anything (an extraction's staging directory, the
     docker path's spool), so it is refused whole, never half-used."""
+    from runner.archive.compress import decompressed, unzstd_frames  # lazily: runner.archive
+
     if stored.frames and sum(stored.frames) == stored.size:
         digest = hashlib.sha256()
         frames = unzstd_frames(_frames(folder, stored, what), digest)
