@@ -91,6 +91,9 @@ def main() -> None:
     probes: dict[str, Callable[[], float]] = {
         "docker run --rm": process(["docker", "run", "--rm", IMAGE, "sh", "-c", STEP]),
         "import docker, typer": process([sys.executable, "-c", "import docker, typer"], env=env),
+        # the interpreter alone: beside the absolute targets, how fast this machine starts
+        # any Python at all (it varies severalfold between machines and days)
+        "python -c pass": process([sys.executable, "-c", "pass"], env=env),
         "runner run (docker)": process(runner_argv("run"), cwd=docker, env=env),
         "runner run (machine)": process(runner_argv("run"), cwd=machine, env=env),
         "runner --help": process(runner_argv("--help"), env=env),
