@@ -200,9 +200,12 @@ def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[byt
     of a restore): a damaged file is an ArchiveError before the stream ends, which every
     consumer reaches before it keeps anything (an extraction's staging directory, the
     docker path's spool), so it is refused whole, never half-used."""
-    from runner.archive.compress import decompressed, unzstd_frames  # lazily: runner.archive
+    from runner.archive.compress import MAX_FRAME, decompressed, unzstd_frames  # lazily
 
-    if stored.frames and sum(stored.frames) == stored.size:
+    # a listing that does not add up, or names a frame bigger than runner writes (it would be
+    # read whole into memory), is not trusted: the file is read as one stream instead
+    listed = stored.frames and sum(stored.frames) == stored.size
+    if listed and max(stored.frames) <= MAX_FRAME:
         digest = hashlib.sha256()
         frames = unzstd_frames(_frames(folder, stored, what), digest)
         return _digest_checked(frames, digest, stored, what)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.archive import ArchiveError, safe_extract, tar_stream
+from runner.archive import ArchiveError, compress, safe_extract, tar_stream
 from runner.archive.compress import FRAME
 from runner.store.files import StoredArchive, open_archive, store_archive, verify
 
@@ -59,6 +59,17 @@ def test_a_manifest_without_frames_reads_the_file_as_one_stream(
     whole = read_back(folder, archive)
     assert read_back(folder, replace(archive, frames=())) == whole
     assert read_back(folder, replace(archive, frames=archive.frames[:-1])) == whole
+
+
+def test_a_listed_frame_bigger_than_runner_writes_is_not_read_whole(
+    stored: tuple[Path, StoredArchive], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One "frame" that is the whole file: read as a stream, never into memory at once (a
+    one-shot read of it would also stop after its first real frame)."""
+    folder, archive = stored
+    whole = read_back(folder, archive)
+    monkeypatch.setattr(compress, "MAX_FRAME", archive.size - 1)
+    assert read_back(folder, replace(archive, frames=(archive.size,))) == whole
 
 
 def damage(path: Path, how: str) -> None:
