@@ -40,6 +40,9 @@ _LINK_TYPES = (tarfile.LNKTYPE, tarfile.SYMTYPE)
 # and GNU tar); owners and device numbers are skipped: extraction never applies them
 _LAYOUT = struct.Struct("100s8s16x12s12s8sc100s6s82x155s")
 _CHECKSUM_SPACES = 8 * 0x20  # the checksum is computed with its own field as spaces
+# every field of a POSIX.1-1988 ustar header, as written (the last 12 bytes are padding)
+_USTAR = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s12x")
+_OCTAL_LIMITS = (8**7, 8**11)  # what 7 and 11 octal digits can say
 
 
 @dataclass(slots=True)
@@ -68,6 +71,34 @@ class Extended:
     def __bool__(self) -> bool:
         fields = (self.name, self.linkname, self.size, self.mtime)
         return fields != (None, None, None, None) or self.sparse
+
+
+def ustar(name: str, kind: bytes, *, size: int = 0, mode: int = 0o644, mtime: int = 0,
+          uid: int = 0, gid: int = 0, linkname: str = "") -> bytes | None:  # fmt: skip
+    """A ustar header for a member that ustar can describe (ASCII names that fit its fields,
+    numbers in range), owned by number only; None for any other, which ``tarfile``'s pax
+    writer then says at about twenty times the cost (issue 17: 50 µs a header, a second for a
+    20,000-file cache)."""
+    if kind == tarfile.DIRTYPE and not name.endswith("/"):
+        name += "/"  # as tarfile writes a folder
+    if not (name.isascii() and linkname.isascii() and len(linkname) <= 100):
+        return None
+    small, big = _OCTAL_LIMITS
+    if not (0 <= uid < small and 0 <= gid < small and 0 <= size < big and 0 <= mtime < big):
+        return None
+    prefix, base = "", name
+    if len(name) > 100:  # split at a slash: prefix (155 at most) "/" name (100 at most)
+        cut = name.find("/", len(name) - 101)
+        if cut <= 0 or cut > 155:
+            return None
+        prefix, base = name[:cut], name[cut + 1 :]
+    block = bytearray(_USTAR.pack(
+        base.encode(), b"%07o\0" % (mode & 0o7777), b"%07o\0" % uid, b"%07o\0" % gid,
+        b"%011o\0" % size, b"%011o\0" % mtime, b" " * 8, kind, linkname.encode(),
+        _POSIX_MAGIC, b"00", b"", b"", b"0000000\0", b"0000000\0", prefix.encode(),
+    ))  # fmt: skip
+    block[148:156] = b"%06o\0 " % byte_sum(block)
+    return bytes(block)
 
 
 def corrupt(why: str) -> ArchiveError:
@@ -105,12 +136,16 @@ def _octal(field: bytes) -> int:
     return number(field)
 
 
+def byte_sum(block: bytes | bytearray) -> int:
+    """The sum of a 512-byte block's bytes. adler32's first half is 1 + the byte sum modulo
+    65521: exact for 256 bytes (at most 65,280), and a C loop where ``sum(block)`` costs most
+    of a header's parse."""
+    return (adler32(block[:256]) & 0xFFFF) + (adler32(block[256:]) & 0xFFFF) - 2
+
+
 def checksum_ok(block: bytes, stored: int) -> bool:
     """Unsigned or (old Sun tars) signed sum of the header, as GNU tar and tarfile accept."""
-    # adler32's first half is 1 + the byte sum modulo 65521: exact for 256 bytes (at most
-    # 65,280), and a C loop where ``sum(block)`` costs most of a header's parse
-    whole = (adler32(block[:256]) & 0xFFFF) + (adler32(block[256:]) & 0xFFFF) - 2
-    unsigned = whole - sum(block[148:156]) + _CHECKSUM_SPACES
+    unsigned = byte_sum(block) - sum(block[148:156]) + _CHECKSUM_SPACES
     if stored == unsigned:
         return True
     high = sum(1 for byte in block[:148] + block[156:] if byte >= 0x80)

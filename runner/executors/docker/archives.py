@@ -17,11 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from runner.archive import ArchiveError, LinkPolicy, MemberChecker, as_file, decompressed
-from runner.archive.checks import clean_name
+from runner.archive.checks import LinkPolicy, MemberChecker, clean_name
+from runner.archive.compress import decompressed
+from runner.archive.headers import Header, ustar
+from runner.archive.scanner import scan_fast
 
 CHUNK = 1024 * 1024
 BLOCK = tarfile.BLOCKSIZE
+_FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 
 
 def _inside(dest: str, name: str) -> str:
@@ -33,7 +36,10 @@ def _inside(dest: str, name: str) -> str:
 
 
 def _header(info: tarfile.TarInfo) -> bytes:
-    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    """ustar where it can say the member (a fifth of the cost), else tarfile's pax."""
+    fast = ustar(info.name, info.type, size=info.size, mode=info.mode, mtime=int(info.mtime),
+                 uid=info.uid, gid=info.gid, linkname=info.linkname)  # fmt: skip
+    return fast if fast is not None else info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
 def _owned(
@@ -101,36 +107,42 @@ def owned_archive(data: IO[bytes], dest: str, uid: int, gid: int) -> IO[bytes]:
     """Check every member of ``data`` (hostile until proven otherwise: reliability note 6),
     re-own it to the job's user and move it under ``dest``; spooled to a temporary file, so a
     refused or truncated archive is refused before any of it reaches the container. The
-    engine's archive API takes plain tar: zstd or gzip is decompressed here, as it streams."""
-    checker = MemberChecker(links=LinkPolicy.ANY)
+    engine's archive API takes plain tar: zstd or gzip is decompressed here, as it streams.
+
+    Members are read by runner's own reader and rewritten as ustar headers (``tarfile`` only
+    for what ustar cannot say): through ``tarfile`` both ways a 20,000-file cache took four
+    seconds here before anything reached the engine (issue 17)."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open; the caller closes it
     try:
-        stream = as_file(decompressed(data))  # reads ahead: a damaged source may fail here
-        with tarfile.open(fileobj=stream, mode="r|") as source, tarfile.open(
-            fileobj=spool, mode="w|", format=tarfile.PAX_FORMAT
-        ) as out:
-            out.addfile(_owned(_inside(dest, "."), uid, gid, None, tarfile.DIRTYPE))
-            for member in source:
-                name = checker.check(member)
-                if name == ".":
-                    continue
-                member.name = _inside(dest, name)
-                if member.islnk():
-                    member.linkname = _inside(dest, clean_name(member.linkname))
-                member.uid, member.gid, member.uname, member.gname = uid, gid, "", ""
-                out.addfile(member, source.extractfile(member) if member.isfile() else None)
-        # tarfile stops at the end-of-archive block: read on, so that the decompressor and a
-        # stored archive's digest (verified as it is read) see their end before anything is sent
-        while stream.read(CHUNK):
-            pass
-    except tarfile.TarError as exc:
-        spool.close()
-        raise ArchiveError(f"cannot read archive: {exc}") from None
+        source = decompressed(data)  # reads ahead: a damaged source may fail here
+        spool.write(_header(_owned(_inside(dest, "."), uid, gid, None, tarfile.DIRTYPE)))
+
+        def rewrite(member: Header, name: str, data: list[memoryview]) -> None:
+            if name == ".":
+                return
+            kind = tarfile.REGTYPE if member.type in _FILE_TYPES else member.type
+            info = tarfile.TarInfo(_inside(dest, name))
+            info.type, info.size, info.mode = kind, member.size, member.mode & 0o7777
+            info.mtime, info.uid, info.gid = int(member.mtime), uid, gid
+            info.linkname = (_inside(dest, clean_name(member.linkname))
+                             if kind == tarfile.LNKTYPE else member.linkname)  # fmt: skip
+            spool.write(_header(info))
+            spool.writelines(data)
+            spool.write(bytes(-member.size % BLOCK))
+
+        # read to its end (so a stored archive's digest is checked) before anything is sent
+        scan_fast(source, MemberChecker(links=LinkPolicy.ANY), _discard, gated=False,
+                  chunk=CHUNK, on_member=rewrite)  # fmt: skip
+        spool.write(bytes(2 * BLOCK))
     except BaseException:
         spool.close()
         raise
     spool.seek(0)
     return spool
+
+
+def _discard(_data: bytes) -> None:
+    return None
 
 
 def file_chunks(handle: IO[bytes]) -> Iterator[bytes]:

@@ -71,6 +71,30 @@ def test_owned_archive_moves_and_reowns_members() -> None:
     ]
 
 
+def test_owned_archive_falls_back_to_pax_and_moves_hard_links() -> None:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in ("ünïcode.txt", "d" * 120 + "/" + "e" * 20):
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            archive.addfile(info, io.BytesIO(b"hi"))
+        hard = tarfile.TarInfo("hard")
+        hard.type, hard.linkname = tarfile.LNKTYPE, "ünïcode.txt"
+        archive.addfile(hard)
+    out.seek(0)
+    spool = owned_archive(out, "/home/u/dest", 1000, 1000)
+    with tarfile.open(fileobj=spool) as archive:
+        members = archive.getmembers()
+        assert [m.name for m in members] == [
+            "home/u/dest", "home/u/dest/ünïcode.txt", "home/u/dest/" + "d" * 120 + "/" + "e" * 20,
+            "home/u/dest/hard",
+        ]  # fmt: skip
+        assert members[3].islnk() and members[3].linkname == "home/u/dest/ünïcode.txt"
+        assert {(m.uid, m.gid) for m in members} == {(1000, 1000)}
+        handle = archive.extractfile(members[1])
+        assert handle is not None and handle.read() == b"hi"
+
+
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/../../b"])
 def test_owned_archive_refuses_hostile_names(name: str) -> None:
     info = tarfile.TarInfo(name)
