@@ -99,6 +99,25 @@ def phase_restore(work: Path) -> None:
     _report_step(time.perf_counter() - started)
 
 
+def phase_restore_docker(work: Path, box: str) -> None:
+    """The docker executor's restore: every member checked and re-owned by runner, then the
+    engine's archive API extracts it in the container (``DockerSession.put_archive``)."""
+    from common import docker_session_shim
+
+    from runner.archive import as_file
+    from runner.executors.docker.session import DockerSession
+    from runner.store.caches import CacheStore
+
+    shim = docker_session_shim(box)
+    started = time.perf_counter()
+    store = CacheStore(work / "caches")
+    entry = store.get("bench")
+    assert entry is not None
+    with as_file(store.open(entry, entry.paths[0])) as stream:
+        DockerSession.put_archive(shim, "/restored", stream)  # type: ignore[arg-type]
+    _report_step(time.perf_counter() - started)
+
+
 STEP_FILE = "RUNNER_BENCH_STEP_FILE"
 
 
@@ -166,6 +185,24 @@ def rounds(floor: list[str], ours: list[str], repeat: int, before: list[str]) ->
     return Timings(median(floors), median(steps), median(processes), peak)
 
 
+def docker_rounds(work: Path, floor: Path, me: list[str], repeat: int) -> Timings | None:
+    """Restore into a container (``runner-test/debian:bookworm``), or None without an engine."""
+    box = f"runner-bench-cache-{os.getpid()}"
+    started = subprocess.run(
+        ["docker", "run", "-d", "--name", box, "--label", "com.runner.bench=1",
+         "runner-test/debian:bookworm", "sleep", "infinity"], capture_output=True, check=False,
+    )  # fmt: skip
+    if started.returncode != 0:
+        print("no docker restore: " + started.stderr.decode(errors="replace").strip()[-200:])
+        return None
+    try:
+        wipe = ["sh", "-c", f"docker exec {box} sh -c 'rm -rf /restored && mkdir /restored'"]
+        floor_restore = ["sh", "-c", f"zstd -dc '{floor}' | docker cp - {box}:/restored"]
+        return rounds(floor_restore, [*me, "restore-docker", "--box", box], repeat, wipe)
+    finally:
+        subprocess.run(["docker", "rm", "-f", box], capture_output=True, check=False)
+
+
 def compression_levels(tree: Path) -> None:
     import zstandard
 
@@ -188,9 +225,15 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--phase", choices=("save", "restore"), help=argparse.SUPPRESS)
+    parser.add_argument("--no-docker", action="store_true", help="skip the docker restore")
+    parser.add_argument("--phase", choices=("save", "restore", "restore-docker"),
+                        help=argparse.SUPPRESS)  # fmt: skip
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--box", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase == "restore-docker":
+        phase_restore_docker(args.work, args.box)
+        return
     if args.phase:
         (phase_save if args.phase == "save" else phase_restore)(args.work)
         return
@@ -225,6 +268,7 @@ def run(work: Path, args: argparse.Namespace) -> None:
     # writes level 2, which unpacks faster than the floor's level 1
     same_floor = ["sh", "-c", f"zstd -dc '{ours}' | tar -xf - -C '{work}/restored'"]
     same = rounds(same_floor, [*me, "restore"], args.repeat, wipe)
+    in_docker = None if args.no_docker else docker_rounds(work, floor, me, args.repeat)
     load_after = os.getloadavg()
     ours_size = ours.stat().st_size
     print(f"\nmedians of {args.repeat} interleaved rounds; load average {load[0]:.1f} "
@@ -235,8 +279,13 @@ def run(work: Path, args: argparse.Namespace) -> None:
               f"{t.process:9.2f}s{t.process / t.floor:6.2f}x   {t.peak:.0f} MiB")  # fmt: skip
     print(f"{'restore*':10}{same.floor:7.2f}s{same.step:8.2f}s{same.step / same.floor:6.2f}x"
           f"{same.process:9.2f}s{same.process / same.floor:6.2f}x   {same.peak:.0f} MiB")
+    if in_docker is not None:
+        t = in_docker
+        print(f"{'restore/d':10}{t.floor:7.2f}s{t.step:8.2f}s{t.step / t.floor:6.2f}x"
+              f"{t.process:9.2f}s{t.process / t.floor:6.2f}x   {t.peak:.0f} MiB")
     print("floor: save `tar -c | zstd -1 > file`, restore `zstd -dc file | tar -x`; target 1.3x")
     print("restore*: the floor run on runner's own archive (zstd level 2) instead of the floor's")
+    print("restore/d: into a running container, against `zstd -dc file | docker cp - box:/dir`")
     print("step: the cache step as a job runs it; process: plus a fresh interpreter and imports")
     print(f"archive: tar|zstd -1 {floor.stat().st_size / 2**20:.1f} MiB, "
           f"runner {ours_size / 2**20:.1f} MiB")  # fmt: skip

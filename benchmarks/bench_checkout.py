@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench_cache import make_tree
-from common import git_project, table
+from common import docker_session_shim, git_project, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -191,32 +191,11 @@ def run(work: Path, args: argparse.Namespace) -> None:
 
 def docker_into(box: str, project: Path) -> Callable[[], float]:
     """runner's docker checkout (``DockerSession.put_files``) into an existing container."""
-    from runner.executors.docker.connection import connect
     from runner.executors.docker.session import DockerSession
     from runner.steps.checkout import project_files
 
-    api = connect(os.environ)
     put = DockerSession.put_files
-
-    class Facts:
-        uid = 0
-        gid = 0
-
-    class Shim:
-        facts = Facts()
-        cid = box
-        _stopped = False
-
-        def __init__(self) -> None:
-            self.api = api
-
-        def _unless_stopped(self, chunks):  # type: ignore[no-untyped-def]
-            return DockerSession._unless_stopped(self, chunks)  # type: ignore[arg-type]
-
-        def _put(self, dest, chunks, what):  # type: ignore[no-untyped-def]
-            return DockerSession._put(self, dest, chunks, what)  # type: ignore[arg-type]
-
-    shim = Shim()
+    shim = docker_session_shim(box)
 
     def once() -> float:
         subprocess.run(["docker", "exec", box, "rm", "-rf", "/root/project"], check=True)
