@@ -33,8 +33,10 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -86,17 +88,8 @@ def phase_save(work: Path) -> None:
 
 
 def phase_restore(work: Path) -> None:
-    from runner.archive import as_file
-    from runner.store.caches import CacheStore
-
     session = _session(work)
-    started = time.perf_counter()
-    store = CacheStore(work / "caches")
-    entry = store.get("bench")
-    assert entry is not None
-    with as_file(store.open(entry, entry.paths[0])) as stream:
-        session.put_archive(str(work / "restored"), stream)
-    _report_step(time.perf_counter() - started)
+    _timed_restore(work, lambda stream: session.put_archive(str(work / "restored"), stream))
 
 
 def phase_restore_docker(work: Path, box: str) -> None:
@@ -104,17 +97,23 @@ def phase_restore_docker(work: Path, box: str) -> None:
     engine's archive API extracts it in the container (``DockerSession.put_archive``)."""
     from common import docker_session_shim
 
-    from runner.archive import as_file
     from runner.executors.docker.session import DockerSession
-    from runner.store.caches import CacheStore
 
     shim = docker_session_shim(box)
+    _timed_restore(work, lambda stream: DockerSession.put_archive(shim, "/restored", stream))  # type: ignore[arg-type]
+
+
+def _timed_restore(work: Path, put: Callable[[IO[bytes]], None]) -> None:
+    """The step as a job runs it: from opening the cache to the last file in place."""
+    from runner.archive import as_file
+    from runner.store.caches import CacheStore
+
     started = time.perf_counter()
     store = CacheStore(work / "caches")
     entry = store.get("bench")
     assert entry is not None
     with as_file(store.open(entry, entry.paths[0])) as stream:
-        DockerSession.put_archive(shim, "/restored", stream)  # type: ignore[arg-type]
+        put(stream)
     _report_step(time.perf_counter() - started)
 
 
