@@ -40,24 +40,19 @@ FRAME = 4 * CHUNK  # tar bytes per frame: at level 2 the window is far smaller, 
 MAX_FRAME = 16 * FRAME  # what one frame may say it holds: runner writes FRAME and a chunk
 
 
-def _threads() -> int:
-    """zstd's worker threads: its multithreaded mode compresses jobs of a few MiB in parallel
-    while the caller goes on; 0 (single-threaded) where there is one core to use."""
+def _packers() -> int:
+    """Threads packing frames: one a core this process may use, at most four."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return min(cores, 4) if cores > 1 else 0
-
-
-def _packers() -> int:
-    return max(_threads(), 1)
+    return max(min(cores, 4), 1)
 
 
 def _unpackers() -> int:
     """One core is left to the thread that checks and writes what comes out: with every core
     unpacking, a restore on two cores took a fifth longer (benchmarks/bench_cache.py)."""
-    return max(_threads() - 1, 1)
+    return max(_packers() - 1, 1)
 
 
 def zstd_frames(chunks: Iterable[bytes]) -> Iterator[bytes]:

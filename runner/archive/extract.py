@@ -134,8 +134,10 @@ def _with_python(source: Iterable[bytes], staging: Path, checker: MemberChecker)
     writer = TreeWriter(staging)
     try:
         scan_fast(source, checker, _discard, gated=False, chunk=CHUNK, on_member=writer.member)
-    finally:
-        writer.finish()
+    except BaseException:
+        writer.close()  # the staging tree is removed: its folders' modes do not matter
+        raise
+    writer.finish()
     return ScanResult(checker.members, checker.total, tuple(checker.files))
 
 

@@ -23,7 +23,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from runner.archive.checks import ArchiveError
 from runner.host_tools import probe
@@ -179,23 +179,7 @@ def gzip_chunks(chunks: Iterable[bytes], level: int = GZIP_LEVEL) -> Iterator[by
 
 def gunzip_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Decompress one gzip stream; a stream cut short or damaged is an ArchiveError."""
-    return one_frame(zlib.decompressobj(31), chunks, zlib.error)
-
-
-class Unpacker(Protocol):
-    """A streaming decompressor: zlib's and zstandard's decompress objects."""
-
-    @property
-    def eof(self) -> bool: ...
-
-    def decompress(self, data: bytes) -> bytes: ...
-
-
-def one_frame(
-    unpacker: Unpacker, chunks: Iterable[bytes], corrupt: type[Exception]
-) -> Iterator[bytes]:
-    """What ``unpacker`` makes of one compressed frame; a frame cut short or raising
-    ``corrupt`` is an ArchiveError (gzip here, zstd in ``runner.archive.compress``)."""
+    unpacker = zlib.decompressobj(31)
     source = iter(chunks)
     try:
         for chunk in source:
@@ -203,7 +187,7 @@ def one_frame(
                 break
             if out := unpacker.decompress(chunk):
                 yield out
-    except corrupt as exc:
+    except zlib.error as exc:
         raise ArchiveError(f"refused archive: corrupt compressed data ({exc})") from None
     if not unpacker.eof:
         raise ArchiveError("refused archive: truncated (the compressed stream ends early)")

@@ -184,12 +184,9 @@ def verified_chunks(folder: Path, stored: StoredArchive, what: str) -> Iterator[
             size += len(chunk)
             yield chunk
     except OSError as exc:
-        raise ArchiveError(f"{what} is missing its data ({path.name}): {exc.strerror}") from None
+        raise _missing(what, path, exc) from None
     if size != stored.size or digest.hexdigest() != stored.sha256:
-        raise ArchiveError(
-            f"{what} is damaged: {path.name} has {size} bytes and another digest than the "
-            f"{stored.size} bytes written; refusing it"
-        )
+        raise _damaged(what, path, stored)
 
 
 def open_archive(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
@@ -226,7 +223,7 @@ def _frames(folder: Path, stored: StoredArchive, what: str) -> Iterator[bytes]:
             if handle.read(1):
                 raise _damaged(what, path, stored)
     except OSError as exc:
-        raise ArchiveError(f"{what} is missing its data ({path.name}): {exc.strerror}") from None
+        raise _missing(what, path, exc) from None
 
 
 def _digest_checked(
@@ -235,6 +232,10 @@ def _digest_checked(
     yield from chunks
     if digest.hexdigest() != stored.sha256:
         raise _damaged(what, Path(stored.file), stored)
+
+
+def _missing(what: str, path: Path, exc: OSError) -> ArchiveError:
+    return ArchiveError(f"{what} is missing its data ({path.name}): {exc.strerror}")
 
 
 def _damaged(what: str, path: Path, stored: StoredArchive) -> ArchiveError:
