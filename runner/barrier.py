@@ -9,11 +9,11 @@ one of them succeeded.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class BarrierResult:
+class BarrierResult(Struct, frozen=True):
     ok: bool
     failed_nodes: tuple[int, ...]
     cancelled: bool = False

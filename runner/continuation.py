@@ -19,10 +19,12 @@ import json
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
@@ -38,8 +40,7 @@ ARTIFACT = "circleci-continuation"  # where the built-in orb stores the continua
 MAX_CONFIG = 16 * 1024 * 1024  # as a config file (README "budgets")
 
 
-@dataclass(frozen=True, slots=True)
-class ContinuationRequest:
+class ContinuationRequest(Struct, frozen=True):
     key: str
     configuration: str
     parameters: Mapping[str, Any]
@@ -148,8 +149,7 @@ ContinueWith = Callable[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SetupRun:
+class SetupRun(Struct, frozen=True):
     engine: Callable[..., Engine]  # builds the engine of the run, with Engine's arguments
 
 

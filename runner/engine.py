@@ -14,7 +14,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from runner.barrier import DeployBarrier
 from runner.config.model import Job

@@ -7,7 +7,6 @@ outcome) and the CLI edge turns that into a process exit code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -81,9 +80,11 @@ class Mark(NamedTuple):
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    """One located problem in a config file."""
+class ConfigProblem(NamedTuple):
+    """One located problem in a config file.
+
+    A named tuple, like ``Mark``: this module is the one every command loads (``runner --help``
+    too), and a tuple needs no record library."""
 
     mark: Mark | None
     path: str  # key path such as ``jobs.build.steps[2].run``; empty for the whole file

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import force_setattr, replace
 
 
 class Status(Enum):
@@ -34,8 +36,7 @@ class Status(Enum):
         return self not in (Status.PENDING, Status.RUNNING)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepOutcome:
+class StepOutcome(Struct, frozen=True, kw_only=True):
     """What a finished step amounts to, for reports: status plus the facts behind it."""
 
     status: Status
@@ -49,9 +50,8 @@ class StepOutcome:
     duration: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    time: float = field(default=0.0)
+class Event(Struct, frozen=True, kw_only=True):
+    time: float = 0.0
 
     @property
     def topic(self) -> str:
@@ -59,8 +59,7 @@ class Event:
         return _TOPICS[type(self)]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlannedFacts:
+class PlannedFacts(Struct, frozen=True, kw_only=True):
     """A planned job as the history records it (runner.store.recorder)."""
 
     id: str
@@ -71,8 +70,7 @@ class PlannedFacts:
     executor: str = ""  # the executor kind
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunStarted(Event):
+class RunStarted(Event, frozen=True, kw_only=True):
     run_id: str
     project: str
     jobs: tuple[str, ...]
@@ -87,15 +85,13 @@ class RunStarted(Event):
     plan: tuple[PlannedFacts, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobsJoined(Event):
+class JobsJoined(Event, frozen=True, kw_only=True):
     """Jobs that join a running run: a dynamic config's continuation (runner.continuation)."""
 
     plan: tuple[PlannedFacts, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobStarted(Event):
+class JobStarted(Event, frozen=True, kw_only=True):
     job: str  # planned job id
     executor: str
     nodes: tuple[int, ...]
@@ -104,8 +100,7 @@ class JobStarted(Event):
     substitutions: tuple[str, ...] = ()  # ``--image FROM=TO``: "TO (for FROM)" per image
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepStarted(Event):
+class StepStarted(Event, frozen=True, kw_only=True):
     job: str
     node: int
     index: int  # position in the job's steps
@@ -116,8 +111,7 @@ class StepStarted(Event):
     log_path: str | None = None  # where the step's full log is written
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepOutput(Event):
+class StepOutput(Event, frozen=True, kw_only=True):
     job: str
     node: int
     index: int
@@ -125,8 +119,7 @@ class StepOutput(Event):
     partial: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepFinished(Event):
+class StepFinished(Event, frozen=True, kw_only=True):
     job: str
     node: int
     index: int
@@ -137,16 +130,14 @@ class StepFinished(Event):
     log_path: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeFinished(Event):
+class NodeFinished(Event, frozen=True, kw_only=True):
     job: str
     node: int
     status: Status
     duration: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobFinished(Event):
+class JobFinished(Event, frozen=True, kw_only=True):
     job: str
     status: Status
     duration: float
@@ -155,8 +146,7 @@ class JobFinished(Event):
     not_here: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Notice(Event):
+class Notice(Event, frozen=True, kw_only=True):
     """A line for the user that belongs to no step: warnings, hints, approvals."""
 
     text: str
@@ -165,8 +155,7 @@ class Notice(Event):
     node: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FailedTest:
+class FailedTest(Struct, frozen=True, kw_only=True):
     name: str
     classname: str
     file: str
@@ -174,8 +163,7 @@ class FailedTest:
     message: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TestResultsStored(Event):
+class TestResultsStored(Event, frozen=True, kw_only=True):
     """A ``store_test_results`` step read JUnit XML: counts and failures, for the summary."""
 
     job: str
@@ -189,8 +177,7 @@ class TestResultsStored(Event):
     failed: tuple[FailedTest, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TestsReportedTwice(Event):
+class TestsReportedTwice(Event, frozen=True, kw_only=True):
     """Test cases that more than one node of one job reported: the split went wrong
     (issue 13). Emitted when the job ends, before its ``JobFinished``."""
 
@@ -198,8 +185,7 @@ class TestsReportedTwice(Event):
     tests: tuple[str, ...]  # "classname.name (file) on nodes 0, 2"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunFinished(Event):
+class RunFinished(Event, frozen=True, kw_only=True):
     run_id: str
     status: Status
     duration: float
@@ -258,7 +244,7 @@ class EventBus:
 
     def emit(self, event: Event) -> None:
         if not event.time:
-            object.__setattr__(event, "time", self._clock())
+            force_setattr(event, "time", self._clock())  # stamped once, on the way out
         if self._mask is not None and type(event) is not StepOutput:  # its sink masked it
             event = _masked(event, self._mask)
         closed = False
@@ -285,11 +271,9 @@ class EventBus:
 
 def _masked(event: Event, mask: Callable[[str], str]) -> Event:
     """``event`` with ``mask`` applied to its texts (and its outcome's message)."""
-    from dataclasses import fields, replace
-
     changes: dict[str, Any] = {}
-    for f in fields(event):
-        value = getattr(event, f.name)
+    for name in event.__struct_fields__:
+        value = getattr(event, name)
         if isinstance(value, str):
             new: Any = mask(value)
         elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
@@ -299,27 +283,23 @@ def _masked(event: Event, mask: Callable[[str], str]) -> Event:
         else:
             continue
         if new != value:
-            changes[f.name] = new
+            changes[name] = new
     return replace(event, **changes) if changes else event
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A JSON-ready form of an event (enums by value, tuples as lists)."""
-    from dataclasses import fields
-
     out: dict[str, Any] = {"event": event.topic}
-    for f in fields(event):
-        out[f.name] = _plain(getattr(event, f.name))
+    for name in event.__struct_fields__:
+        out[name] = _plain(getattr(event, name))
     return out
 
 
 def _plain(value: Any) -> Any:
-    from dataclasses import fields, is_dataclass
-
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Struct):
+        return {name: _plain(getattr(value, name)) for name in value.__struct_fields__}
     return value

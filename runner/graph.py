@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TypeVar
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from runner.config import model as m
 from runner.errors import UsageError, did_you_mean
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Selection:
+class Selection(Struct, frozen=True, kw_only=True):
     """What the user asked to run; built by the CLI or the API from their arguments."""
 
     jobs: tuple[str, ...] = ()
@@ -32,8 +33,7 @@ class Selection:
     passed: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlannedJob:
+class PlannedJob(Struct, frozen=True, kw_only=True):
     id: str  # unique in the graph: "<workflow>/<name>" when several workflows run
     name: str  # the workflow entry's name; CIRCLE_JOB
     job: m.Job | None  # None for an approval
@@ -55,15 +55,13 @@ class PlannedJob:
         return self.job.executor.kind
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(Struct, frozen=True):
     name: str
     workflow: str | None
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class JobGraph:
+class JobGraph(Struct, frozen=True):
     jobs: tuple[PlannedJob, ...]
     skipped: tuple[Skipped, ...] = ()
     workflows: tuple[str, ...] = ()

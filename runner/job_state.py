@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from runner.barrier import DeployBarrier
 from runner.environment import NodeFacts
@@ -18,8 +19,7 @@ from runner.graph import JobGraph, PlannedJob
 from runner.project import Project
 
 
-@dataclass
-class JobState:
+class JobState(Struct):
     job: PlannedJob
     status: Status = Status.PENDING
     build_num: int = 0

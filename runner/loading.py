@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
@@ -23,8 +24,7 @@ from runner.project import Project, find_project
 from runner.store.state import StateDir, resolve_root
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProjectRequest:
+class ProjectRequest(Struct, frozen=True, kw_only=True):
     """Where the project and its config are, and the pipeline it is processed for."""
 
     config: Path | None = None
@@ -48,8 +48,7 @@ class ProjectRequest:
 
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
+class Loaded(Struct, frozen=True):
     project: Project
     config: Config
     pipeline_id: str

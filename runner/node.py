@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from runner.barrier import DeployBarrier
 from runner.config.model import RunStep, Step, When
@@ -46,8 +48,7 @@ if TYPE_CHECKING:
     from runner.node_hooks import NodeHooks
 
 
-@dataclass
-class NodeSetup:
+class NodeSetup(Struct):
     """Everything a node needs from its run; built once per job node by the engine."""
 
     job: PlannedJob

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+from msgspec import Struct
+
 from runner.errors import ConfigError, ConfigProblem, UsageError
 
 CONFIG_RELATIVE = Path(".circleci") / "config.yml"
@@ -50,8 +52,7 @@ def _git_all(cwd: Path, *commands: tuple[str, ...]) -> list[str | None]:
     return out
 
 
-@dataclass(frozen=True)
-class GitFacts:
+class GitFacts(Struct, frozen=True):
     """What CircleCI would know about the commit being built."""
 
     branch: str
@@ -63,6 +64,8 @@ class GitFacts:
     in_git: bool
 
 
+# A dataclass, not a Struct like runner's other records: ``git`` is a cached_property, which
+# needs an instance dict.
 @dataclass(frozen=True)
 class Project:
     root: Path  # the project directory (git top level by default)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from runner.errors import ExitCode
 from runner.events import Status
@@ -28,8 +29,7 @@ REQUIRE_STATUS = {
 TERMINAL = {"success", "failed", "canceled", "unauthorized"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunOptions:
+class RunOptions(Struct, frozen=True, kw_only=True):
     jobs_limit: int = field(default_factory=lambda: os.cpu_count() or 1)
     fail_fast: bool = False
     project_env: Mapping[str, str] = field(default_factory=dict)
@@ -45,8 +45,7 @@ class RunOptions:
     not_here: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
+class RunResult(Struct, frozen=True):
     run_id: str
     status: Status
     exit_code: ExitCode

@@ -10,9 +10,11 @@ import getpass
 import os
 import platform
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from runner import hostfit
 from runner.contexts import contexts_path, load_contexts
@@ -50,8 +52,7 @@ if TYPE_CHECKING:
     from runner.debug.plan import DebugOptions
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRequest:
+class RunRequest(Struct, frozen=True, kw_only=True):
     project: ProjectRequest = field(default_factory=ProjectRequest)
     jobs: tuple[str, ...] = ()
     workflow: str | None = None

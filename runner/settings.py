@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from runner.config.reader import Reader, kind_of
 from runner.config.yaml import MDict, MList, load_file
@@ -41,8 +42,7 @@ class Kind(Enum):
     PATHS = "a list of paths"
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(Struct, frozen=True):
     key: str
     value: Any
     source: str  # ``file:line:col`` of the value

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
+
+from msgspec import Struct, field
 
 from runner.api.errors import bad_request
 from runner.api.param_limits import check_sizes
@@ -30,8 +31,7 @@ MAX_PARALLEL = 100
 V2_MAX_PARAMETERS, V2_MAX_KEY, V2_MAX_VALUE = 100, 128, 512  # [APIPREV][PV]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobTrigger:
+class JobTrigger(Struct, frozen=True, kw_only=True):
     job: str = "build"  # build_parameters[CIRCLE_JOB], else 'build' [APIJOB]
     build_parameters: dict[str, str] = field(default_factory=dict)
     revision: str | None = None

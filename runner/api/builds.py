@@ -8,7 +8,7 @@ triggers must not start while a build waits in the queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from runner.api.errors import bad_request
 from runner.api.projects import ServedProject
@@ -21,8 +21,7 @@ SCANNED_RUNS = 5000  # the history a list looks through
 FILTERS = ("completed", "successful", "failed", "running")
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(Struct, frozen=True):
     limit: int = 30
     offset: int = 0
     filter: str | None = None

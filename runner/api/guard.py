@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from runner.api.auth import offered_tokens, token_matches
 
@@ -27,8 +28,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 DEFAULT_MAX_BODY = 256 * 1024  # v2 allows 100 parameters of 128 + 512 characters [PV]
 
 
-@dataclass(frozen=True, slots=True)
-class GuardSettings:
+class GuardSettings(Struct, frozen=True):
     token: str
     max_body: int = DEFAULT_MAX_BODY
     allowed_hosts: frozenset[str] | None = None  # None: no Host check (a non-loopback bind)

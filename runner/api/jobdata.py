@@ -8,10 +8,11 @@ projects). Tests are the JUnit cases ``store_test_results`` kept, read again fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from msgspec import Struct
 
 from runner.api.projects import ServedProject
 from runner.names import name_form
@@ -22,8 +23,7 @@ from runner.store.test_results import parse_results
 MAX_LISTED = 10_000  # files per job: enough for any real job, bounded for a hostile one
 
 
-@dataclass(frozen=True, slots=True)
-class Artifact:
+class Artifact(Struct, frozen=True):
     node: int
     path: str  # relative to the node's artifact folder, with '/'
     file: Path

@@ -9,8 +9,9 @@ Buffers of a run are dropped when it ends: its log files are complete by then.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from runner.events import Event, RunFinished, RunStarted, StepFinished, StepOutput, StepStarted
 
@@ -18,8 +19,7 @@ LIVE_LIMIT = 1024 * 1024
 StepKey = tuple[str, int, str, int, int]  # state root, run, job, node, step index
 
 
-@dataclass
-class LiveStep:
+class LiveStep(Struct):
     chunks: list[str] = field(default_factory=list)
     size: int = 0
     done: bool = False

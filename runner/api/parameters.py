@@ -21,10 +21,11 @@ cannot name them (the server refuses to start).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.config.model import Config
 
@@ -109,9 +110,9 @@ def _walk(value: object, environment: bool = False) -> Iterator[tuple[str, bool]
     for every other string."""
     if isinstance(value, str):
         yield value, False
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for item in dataclasses.fields(value):
-            yield from _walk(getattr(value, item.name), item.name == "environment")
+    elif isinstance(value, Struct):
+        for name in value.__struct_fields__:
+            yield from _walk(getattr(value, name), name == "environment")
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if isinstance(key, str):

@@ -8,8 +8,9 @@ directory name, whatever the org.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.errors import UsageError
 from runner.project import find_project
@@ -20,8 +21,7 @@ from runner.store.state import StateDir, resolve_root
 VCS = {"github": "gh", "gh": "gh", "bitbucket": "bb", "bb": "bb"}
 
 
-@dataclass(frozen=True, slots=True)
-class ServedProject:
+class ServedProject(Struct, frozen=True):
     root: Path
     org: str  # empty when the project has no remote
     repo: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from runner.api.projects import ServedProject
 
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
     from runner.runflow import RunRequest
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedRun:
+class QueuedRun(Struct, frozen=True):
     project: ServedProject
     run: int
     request: RunRequest

@@ -18,8 +18,9 @@ import os
 import shutil
 import subprocess
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.api.errors import ApiError, bad_request
 from runner.api.projects import ServedProject
@@ -29,8 +30,7 @@ SOURCES = "sources"  # below the state directory
 GIT_TIMEOUT = 120.0
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(Struct, frozen=True):
     sha: str  # the full commit id
     directory: Path  # the project directory inside the clone
     clone: Path  # what to remove once the run is over

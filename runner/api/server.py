@@ -13,11 +13,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 from urllib.parse import quote
+
+from msgspec import Struct
 
 from runner.api import revisions
 from runner.api.auth import MIN_TOKEN, generate_token
@@ -31,8 +32,7 @@ DEFAULT_PORT = 8642
 BACKLOG = 2048
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServeOptions:
+class ServeOptions(Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     token: str | None = None

@@ -14,9 +14,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from runner import runflow
 from runner.api import revisions
@@ -41,15 +43,14 @@ from runner.store.recorder import (
 UNFINISHED = ("queued", "running")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceSettings:
+class ServiceSettings(Struct, frozen=True, kw_only=True):
     base_url: str  # http://127.0.0.1:PORT
     token: str
     concurrency: int = 2
     environ: Mapping[str, str]
     # One line per trigger, cancel, rerun and run end, for the operator (`runner serve`'s
     # output); never parameters or tokens.
-    log: Callable[[str], None] = field(default=lambda _line: None)
+    log: Callable[[str], None] = lambda _line: None
     allow_parameters: frozenset[str] = frozenset()  # build parameters allowed beyond the config
 
 

@@ -7,9 +7,10 @@ running|finished``, ``outcome`` null until finished [APIV1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from msgspec import Struct
 
 from runner.store.history import JobRow, RunRow, StepRow
 
@@ -45,8 +46,7 @@ def millis(start: float | None, stop: float | None) -> int | None:
     return None if start is None or stop is None else max(0, round((stop - start) * 1000))
 
 
-@dataclass(frozen=True, slots=True)
-class Where:
+class Where(Struct, frozen=True):
     """The URL parts a request used, so links in the answer use the same ones."""
 
     base_url: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner import runflow
 from runner.api.body import JobTrigger
@@ -25,8 +26,7 @@ CACHE_SECONDS = 5.0
 _FOREIGN = ("macos", "windows")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Refs:
+class Refs(Struct, frozen=True, kw_only=True):
     branch: str | None = None
     tag: str | None = None
     revision: str | None = None

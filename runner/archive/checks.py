@@ -19,9 +19,10 @@ The link rule, since real caches hold absolute links (a virtualenv's ``bin/pytho
 from __future__ import annotations
 
 import tarfile
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
+
+from msgspec import Struct, field
 
 from runner.errors import RunnerError
 
@@ -57,8 +58,7 @@ class LinkPolicy(Enum):
     CONTAINED = "contained"
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Struct, frozen=True):
     """Budgets for one archive: bytes of file content, and members."""
 
     max_bytes: int = 20 * 1024**3
@@ -96,18 +96,17 @@ def clean_name(name: str, *, what: str = "archive member") -> str:
     return "/".join(parts) or "."
 
 
-@dataclass
-class MemberChecker:
+class MemberChecker(Struct):
     """Checks members in archive order; remembers what the archive created (for links)."""
 
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     links: LinkPolicy = LinkPolicy.ANY
     members: int = 0
     total: int = 0
     kinds: dict[str, str] = field(default_factory=dict)  # name -> "dir" | "file" | "link"
     files: list[str] = field(default_factory=list)  # regular files and links, in order
     # the last parent folder found free of links and files: members come folder by folder
-    _clear: str = field(default="", repr=False)
+    _clear: str = ""
 
     def check(self, member: Member) -> str:
         """The member's clean name, or ArchiveError saying why it is refused."""

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import struct
 import tarfile
-from dataclasses import dataclass
 from zlib import adler32
+
+from msgspec import Struct
 
 from runner.archive.checks import ArchiveError
 
@@ -45,8 +46,7 @@ _USTAR = struct.Struct("100s8s8s8s12s12s8sc100s6s2s32s32s8s8s155s12x")
 _OCTAL_LIMITS = (8**7, 8**11)  # what 7 and 11 octal digits can say
 
 
-@dataclass(slots=True)
-class Header:
+class Header(Struct):
     """What the checks read of a member: the same attribute names as ``tarfile.TarInfo``."""
 
     name: str
@@ -58,8 +58,7 @@ class Header:
     sparse: bool | None = None  # as TarInfo: None unless a sparse file
 
 
-@dataclass(slots=True)
-class Extended:
+class Extended(Struct):
     """What extended headers said about the member that follows them."""
 
     name: str | None = None

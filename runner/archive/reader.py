@@ -16,8 +16,9 @@ import io
 import tarfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import IO
+
+from msgspec import Struct
 
 from runner.archive.checks import ArchiveError, MemberChecker
 from runner.archive.scanner import chunks_of, scan_fast
@@ -125,8 +126,7 @@ def _padded(size: int) -> int:
     return -(-size // BLOCK) * BLOCK
 
 
-@dataclass(frozen=True, slots=True)
-class ScanResult:
+class ScanResult(Struct, frozen=True):
     members: int
     bytes: int
     files: tuple[str, ...]  # names of non-directories, in archive order

@@ -11,14 +11,14 @@ The shell's banner tells the user (runner.debug.hooks).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from runner.events import Event, Subscriber
 from runner.executors.interactive import holding_terminal
 
 
-@dataclass
-class HeldWhileShell:
+class HeldWhileShell(Struct):
     inner: Subscriber
     _held: list[Event] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from runner.config.orb_source import OrbSource
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadOptions:
+class LoadOptions(Struct, frozen=True, kw_only=True):
     """What 2.1 processing needs from outside the file."""
 
     pipeline_parameters: Mapping[str, str] = field(default_factory=dict)  # --param KEY=VALUE

@@ -9,10 +9,11 @@ original file so that a problem found at run time can still name its line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 from typing import ClassVar, TypeVar
+
+from msgspec import Struct, field
 
 from runner.errors import ConfigProblem, Mark
 
@@ -30,6 +31,26 @@ def frozen_map(values: Mapping[str, T]) -> Mapping[str, T]:
     return MappingProxyType(dict(values))
 
 
+class Located(Struct, frozen=True, kw_only=True):
+    """A part of the config that knows where it was written. Where it was written is not part
+    of what it is: two parts equal field by field, apart from ``UNCOMPARED``, are equal (a job
+    an orb defines and the same job written out by hand)."""
+
+    UNCOMPARED: ClassVar[frozenset[str]] = frozenset({"mark"})
+
+    def _compared(self) -> tuple[object, ...]:
+        return tuple(getattr(self, n) for n in self.__struct_fields__ if n not in self.UNCOMPARED)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Located)
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+
 class When(Enum):
     """When a step runs, relative to the failures before it [CR `when`]."""
 
@@ -41,11 +62,10 @@ class When(Enum):
 # ---------------------------------------------------------------- steps
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Step:
+class Step(Located, frozen=True, kw_only=True):
     name: str
     when: When = When.ON_SUCCESS
-    mark: Mark | None = field(default=None, compare=False)
+    mark: Mark | None = None
 
     KIND: ClassVar[str] = ""  # each kind of step names itself: what ``kind`` answers
 
@@ -54,8 +74,7 @@ class Step:
         return self.KIND
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunStep(Step):
+class RunStep(Step, frozen=True, kw_only=True):
     """A ``run`` step, or a ``deploy`` step (same keys, run once after every node passed)."""
 
     command: str
@@ -73,69 +92,60 @@ class RunStep(Step):
         return "deploy" if self.deploy else "run"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckoutStep(Step):
+class CheckoutStep(Step, frozen=True, kw_only=True):
     path: str = "."
     method: str = "blobless"
 
     KIND: ClassVar[str] = "checkout"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SetupRemoteDockerStep(Step):
+class SetupRemoteDockerStep(Step, frozen=True, kw_only=True):
     version: str | None = None
     docker_layer_caching: bool = False
 
     KIND: ClassVar[str] = "setup_remote_docker"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SaveCacheStep(Step):
+class SaveCacheStep(Step, frozen=True, kw_only=True):
     paths: tuple[str, ...]
     key: str
 
     KIND: ClassVar[str] = "save_cache"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RestoreCacheStep(Step):
+class RestoreCacheStep(Step, frozen=True, kw_only=True):
     keys: tuple[str, ...]  # ``key`` first, then ``keys``, in order [CR]
 
     KIND: ClassVar[str] = "restore_cache"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PersistToWorkspaceStep(Step):
+class PersistToWorkspaceStep(Step, frozen=True, kw_only=True):
     root: str
     paths: tuple[str, ...]
 
     KIND: ClassVar[str] = "persist_to_workspace"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AttachWorkspaceStep(Step):
+class AttachWorkspaceStep(Step, frozen=True, kw_only=True):
     at: str
 
     KIND: ClassVar[str] = "attach_workspace"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoreArtifactsStep(Step):
+class StoreArtifactsStep(Step, frozen=True, kw_only=True):
     path: str
     destination: str | None = None
 
     KIND: ClassVar[str] = "store_artifacts"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoreTestResultsStep(Step):
+class StoreTestResultsStep(Step, frozen=True, kw_only=True):
     path: str
 
     KIND: ClassVar[str] = "store_test_results"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AddSshKeysStep(Step):
+class AddSshKeysStep(Step, frozen=True, kw_only=True):
     fingerprints: tuple[str, ...] = ()
 
     KIND: ClassVar[str] = "add_ssh_keys"
@@ -144,14 +154,12 @@ class AddSshKeysStep(Step):
 # ---------------------------------------------------------------- executors
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RegistryAuth:
+class RegistryAuth(Struct, frozen=True, kw_only=True):
     username: str
     password: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DockerImage:
+class DockerImage(Located, frozen=True, kw_only=True):
     image: str
     name: str | None = None
     entrypoint: tuple[str, ...] | None = None
@@ -162,11 +170,10 @@ class DockerImage:
     aws_auth: Mapping[str, str] | None = None
     # ``runner run --image FROM=TO`` (runner.config.substitute): the image the config named
     substituted: str | None = None
-    mark: Mark | None = field(default=None, compare=False)
+    mark: Mark | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DockerExecutor:
+class DockerExecutor(Struct, frozen=True, kw_only=True):
     images: tuple[DockerImage, ...]
 
     kind = "docker"
@@ -180,16 +187,14 @@ class DockerExecutor:
         return self.images[1:]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MachineExecutor:
+class MachineExecutor(Struct, frozen=True, kw_only=True):
     image: str | None = None  # ``machine: true`` leaves it unset
     docker_layer_caching: bool = False
 
     kind = "machine"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ForeignExecutor:
+class ForeignExecutor(Struct, frozen=True, kw_only=True):
     """An executor that cannot run on this machine (macOS, Windows); kept so it can be listed."""
 
     kind: str  # "macos" | "windows"
@@ -202,8 +207,7 @@ Executor = DockerExecutor | MachineExecutor | ForeignExecutor
 # ---------------------------------------------------------------- jobs
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Job:
+class Job(Located, frozen=True, kw_only=True):
     name: str
     executor: Executor
     steps: tuple[Step, ...]
@@ -212,7 +216,7 @@ class Job:
     shell: str | None = None
     parallelism: int = 1
     resource_class: str | None = None
-    mark: Mark | None = field(default=None, compare=False)
+    mark: Mark | None = None
 
     @property
     def has_deploy(self) -> bool:
@@ -222,8 +226,7 @@ class Job:
 # ---------------------------------------------------------------- workflows
 
 
-@dataclass(frozen=True, slots=True)
-class Pattern:
+class Pattern(Struct, frozen=True):
     """A filter pattern: an exact string, or ``/regex/`` matching the entire string [CR]."""
 
     text: str
@@ -240,8 +243,7 @@ class Pattern:
         return self.text == value
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RefFilter:
+class RefFilter(Struct, frozen=True, kw_only=True):
     """``filters.branches`` or ``filters.tags``: ``only`` / ``ignore`` lists."""
 
     only: tuple[Pattern, ...] | None = None
@@ -258,14 +260,12 @@ class RefFilter:
         return not any(p.matches(value) for p in self.ignore)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Filters:
+class Filters(Struct, frozen=True, kw_only=True):
     branches: RefFilter = RefFilter()
     tags: RefFilter = RefFilter()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WorkflowJob:
+class WorkflowJob(Located, frozen=True, kw_only=True):
     """One entry of a workflow's ``jobs`` list, after matrix and name expansion."""
 
     name: str  # unique in the workflow; what ``requires`` refers to
@@ -278,22 +278,20 @@ class WorkflowJob:
     approval: bool = False
     no_op: bool = False  # ``type: no-op``: runs nothing, passes at once
     aliases: tuple[str, ...] = ()  # matrix alias this entry answers to, besides its name
-    mark: Mark | None = field(default=None, compare=False)
+    mark: Mark | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Trigger:
+class Trigger(Struct, frozen=True, kw_only=True):
     cron: str
     filters: Filters = Filters()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Workflow:
+class Workflow(Located, frozen=True, kw_only=True):
     name: str
     jobs: tuple[WorkflowJob, ...]
     triggers: tuple[Trigger, ...] = ()
     enabled: bool = True  # False when a 2.1 ``when``/``unless`` turned it off
-    mark: Mark | None = field(default=None, compare=False)
+    mark: Mark | None = None
 
     @property
     def scheduled(self) -> bool:
@@ -301,8 +299,7 @@ class Workflow:
         return bool(self.triggers)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Config:
+class Config(Located, frozen=True, kw_only=True):
     version: str  # "2", "2.0" or "2.1"
     jobs: Mapping[str, Job]
     workflows: Mapping[str, Workflow] = field(default_factory=lambda: MappingProxyType({}))
@@ -310,4 +307,6 @@ class Config:
     setup: bool = False  # ``setup: true``: a dynamic config's setup file (2.1)
     # What CircleCI accepts but ignores, and what runs but maybe not as the author meant (each
     # located, as a problem is): printed by validate, plan and run, never refused
-    warnings: tuple[ConfigProblem, ...] = field(default=(), compare=False)
+    warnings: tuple[ConfigProblem, ...] = ()
+
+    UNCOMPARED: ClassVar[frozenset[str]] = frozenset({"warnings"})

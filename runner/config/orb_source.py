@@ -7,12 +7,12 @@ orb registry); without one, only vendored orbs exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
+from msgspec import Struct
 
-@dataclass(frozen=True, slots=True)
-class OrbText:
+
+class OrbText(Struct, frozen=True):
     """One orb's source as published, and which version it is."""
 
     reference: str  # as written: ``circleci/node@5``

@@ -13,7 +13,7 @@ Pure: a processed (version 2 shaped) tree in, located warnings out; a model in, 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from runner.config import model as m
 from runner.config.reader import join

@@ -11,17 +11,16 @@ Pure: a Config in, a Config out.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from msgspec import Struct, structs
 
 from runner.config import model as m
 from runner.errors import UsageError
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRule:
+class ImageRule(Struct, frozen=True):
     source: str  # without its trailing ``*`` when ``prefix``
     target: str
     prefix: bool
@@ -69,7 +68,7 @@ def substitute_images(config: m.Config, rules: tuple[ImageRule, ...]) -> m.Confi
     if not rules:
         return config
     jobs = {name: _job(job, rules) for name, job in config.jobs.items()}
-    return dataclasses.replace(config, jobs=MappingProxyType(jobs))
+    return structs.replace(config, jobs=MappingProxyType(jobs))
 
 
 def _job(job: m.Job, rules: tuple[ImageRule, ...]) -> m.Job:
@@ -77,14 +76,14 @@ def _job(job: m.Job, rules: tuple[ImageRule, ...]) -> m.Job:
     if not isinstance(executor, m.DockerExecutor):
         return job
     images = tuple(_image(image, rules) for image in executor.images)
-    return dataclasses.replace(job, executor=m.DockerExecutor(images=images))
+    return structs.replace(job, executor=m.DockerExecutor(images=images))
 
 
 def _image(image: m.DockerImage, rules: tuple[ImageRule, ...]) -> m.DockerImage:
     target = substitute_image(image.image, rules)
     if target is None or target == image.image:
         return image
-    return dataclasses.replace(image, image=target, substituted=image.image)
+    return structs.replace(image, image=target, substituted=image.image)
 
 
 def image_text(image: m.DockerImage) -> str:

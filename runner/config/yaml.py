@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from msgspec import Struct, field
 
 from runner.config.marked import MDict, MList, scalar_text
 from runner.config.yaml_depth import deeper_than, first_opener, line_col, offset_of
@@ -44,8 +44,7 @@ _TRUES = frozenset({"true", "True", "TRUE"})
 _FALSES = frozenset({"false", "False", "FALSE"})
 
 
-@dataclass
-class _Frame:
+class _Frame(Struct):
     mark: Mark
     anchor: str | None
     container: MDict | MList
@@ -56,8 +55,7 @@ class _Frame:
     merges: list[tuple[Any, Mark]] = field(default_factory=list)
 
 
-@dataclass
-class _Builder:
+class _Builder(Struct):
     file: str
     anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)
     stack: list[_Frame] = field(default_factory=list)

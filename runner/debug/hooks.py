@@ -15,9 +15,10 @@ import os
 import shlex
 import tarfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from runner.config.model import RunStep, Step
 from runner.debug.kept import KeptNode, save
@@ -57,8 +58,7 @@ def debug_hooks(
     return for_node
 
 
-@dataclass
-class DebugNode:
+class DebugNode(Struct):
     plan: DebugPlan
     spec: NodeSpec
     job: PlannedJob

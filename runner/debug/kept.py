@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import asdict, fields
 
 from runner.executors.kept import KeptNode
 from runner.store.state import StateDir

@@ -10,9 +10,10 @@ terminal: name the job (``runner run JOB --shell``) or pass ``-j 1`` for a quiet
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from msgspec import Struct
 
 from runner.debug.kept import KeptNode, records
 from runner.debug.steps import StepRange, step_range
@@ -23,8 +24,7 @@ from runner.graph import JobGraph, PlannedJob
 from runner.store.state import StateDir
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DebugOptions:
+class DebugOptions(Struct, frozen=True, kw_only=True):
     """What a run asks of debugging (``runner run``'s flags, built by :mod:`runner.runflow`)."""
 
     shell: bool = False  # --shell
@@ -36,8 +36,7 @@ class DebugOptions:
     terminal: IO[str] | None = None  # where shell banners go: the CLI's stderr (none: not said)
 
 
-@dataclass(frozen=True)
-class DebugPlan:
+class DebugPlan(Struct, frozen=True):
     state: StateDir
     shell: bool = False
     shell_on_failure: bool = False

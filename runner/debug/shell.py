@@ -18,8 +18,9 @@ import re
 import shlex
 import tarfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import IO
+
+from msgspec import Struct
 
 from runner.executors.base import Session
 
@@ -28,8 +29,7 @@ RC_NAME = "runner-shellrc"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.#/@:+-]+")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShellPlan:
+class ShellPlan(Struct, frozen=True, kw_only=True):
     argv: list[str]
     env: dict[str, str]
     cwd: str

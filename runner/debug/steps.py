@@ -8,15 +8,14 @@ restored (their effects are in it); when there is none they run first, and runne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from runner.config.model import Job
 from runner.errors import UsageError, did_you_mean
 from runner.graph import JobGraph, PlannedJob
 
 
-@dataclass(frozen=True, slots=True)
-class StepRange:
+class StepRange(Struct, frozen=True):
     job: PlannedJob
     start: int
     only: bool

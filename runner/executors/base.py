@@ -9,16 +9,16 @@ method, so step kinds are written once for both executors.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
+
+from msgspec import Struct, field
 
 from runner.config.model import Job
 from runner.errors import UsageError
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KillPolicy:
+class KillPolicy(Struct, frozen=True, kw_only=True):
     """Grace periods of the phased stop: INT, then TERM, then KILL [reliability.md point 2]."""
 
     interrupt_grace: float = 2.0
@@ -40,8 +40,7 @@ class KillPolicy:
             ) from None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecRequest:
+class ExecRequest(Struct, frozen=True, kw_only=True):
     script: str  # the step's command text
     shell: tuple[str, ...]  # argv before the script file, e.g. ("/bin/bash", "-eo", "pipefail")
     cwd: str  # absolute, in the node's filesystem
@@ -51,8 +50,7 @@ class ExecRequest:
     background: bool = False  # runs while later steps do (`background: true`)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecResult:
+class ExecResult(Struct, frozen=True, kw_only=True):
     exit_code: int | None = None  # None when killed by a signal or never started
     signal: int | None = None
     timed_out: bool = False
@@ -94,8 +92,7 @@ class Process(Protocol):
     def done(self) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class TaskFile:
+class TaskFile(Struct, frozen=True):
     """A text file runner puts under the node's task data when it opens the node (the in-job
     ``circleci`` helper, timing data): part of setting the node up, not an extra round trip."""
 
@@ -104,8 +101,7 @@ class TaskFile:
     mode: int = 0o644
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSpec:
+class NodeSpec(Struct, frozen=True, kw_only=True):
     """Which node of which job a session is for, and where its state lives on the host."""
 
     job: Job

@@ -9,14 +9,14 @@ record is written and read by :mod:`runner.debug.kept`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
+
+from msgspec import Struct, field
 
 from runner.executors.base import NodeSpec
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeptNode:
+class KeptNode(Struct, frozen=True, kw_only=True):
     executor: str  # the backend's kind (registry key)
     run: str
     job: str  # the planned job id

@@ -26,9 +26,10 @@ import stat
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from msgspec import Struct, field
 
 from runner.executors import tree_copy
 from runner.executors.host_procs import process_alive
@@ -66,8 +67,7 @@ def _stat(path: str) -> Stat | None:
     return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-@dataclass
-class Manifest:
+class Manifest(Struct):
     """Per name: the project file's and the kept copy's Stat when the copy was made."""
 
     entries: Records = field(default_factory=dict)
@@ -92,8 +92,7 @@ class Manifest:
         )
 
 
-@dataclass
-class Update:
+class Update(Struct):
     """What bringing a kept tree up to date did."""
 
     copied: int = 0

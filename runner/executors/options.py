@@ -8,18 +8,17 @@ options of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DockerOptions:
+class DockerOptions(Struct, frozen=True, kw_only=True):
     pull: str = "missing"  # --pull: always, missing or never
     resource_limits: bool = True  # --no-resource-limits: containers get the engine's defaults
     remote_docker: bool = True  # --no-remote-docker: refuse setup_remote_docker
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExecutorOptions:
+class ExecutorOptions(Struct, frozen=True, kw_only=True):
     environ: Mapping[str, str]  # runner's environment (DOCKER_HOST, RUNNER_STOP_GRACE...)
     pass_env: tuple[str, ...] = ()  # --pass-env: names whose values the steps get
     keep: bool = False  # --keep: nodes are left in place after the run

@@ -10,7 +10,8 @@ docker SDK is slow to import and a machine-only run never needs it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from runner.errors import EnvironmentFailure
 from runner.executors.base import Executor, KillPolicy
@@ -18,8 +19,7 @@ from runner.executors.kept import KeptNode, KeptPlace
 from runner.executors.options import ExecutorOptions
 
 
-@dataclass(frozen=True, slots=True)
-class Backend:
+class Backend(Struct, frozen=True):
     build: Callable[[ExecutorOptions], Executor]
     kept: Callable[[], KeptPlace]
     # Steps reach the host's own Docker: ``setup_remote_docker`` is not for this executor

@@ -16,9 +16,10 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from runner.orbs.settings import RegistrySettings
 
@@ -31,8 +32,7 @@ def is_exact(version: str) -> bool:
     return EXACT.match(version) is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(Struct, frozen=True):
     version: str
     resolved_at: float
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.errors import ConfigError, ConfigProblem, Mark
 from runner.orbs.cache import atomic_write
@@ -17,8 +18,7 @@ LOCK_NAME = "orbs.lock"
 FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Locked:
+class Locked(Struct, frozen=True):
     version: str
     sha256: str
 

@@ -13,8 +13,9 @@ list is a failure, as in the CLI.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from runner import __version__
 from runner.config.orb_source import OrbNotFound
@@ -37,8 +38,7 @@ class RegistryError(EnvironmentFailure):
     """The registry could not be asked, or its answer was not an orb (exit 3)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Struct, frozen=True):
     version: str
     source: str
 

@@ -19,6 +19,7 @@ DEFAULT_HOST = "https://circleci.com"
 ENDPOINT = "graphql-unstable"  # the CLI's default --endpoint [CLI cmd/root.go]
 
 
+# A dataclass, not a Struct: a Struct's repr cannot leave the token out.
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegistrySettings:
     cache_dir: Path

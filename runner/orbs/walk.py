@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.config.expand.orbs import MAX_ORB_DEPTH, vendored_candidates
 from runner.config.orb_source import OrbNotFound, OrbText
@@ -17,8 +18,7 @@ from runner.orbs.resolver import RegistryResolver
 _REFERENCE = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]*)/([A-Za-z0-9][A-Za-z0-9_-]*)(?:@(\S+))?\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Needed:
+class Needed(Struct, frozen=True):
     reference: str
     text: OrbText | None  # None: vendored
     vendored: Path | None = None

@@ -55,6 +55,7 @@ class _Console(Console):
         raise BrokenPipeError(32, "the reader of runner's output went away")
 
 
+# A dataclass, not a Struct: its console is made after __init__ (``init=False``).
 @dataclass
 class ConsoleReporter:
     stream: IO[str]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from runner.errors import UsageError, did_you_mean
 from runner.report.duration import fmt_duration
@@ -54,8 +56,7 @@ def _job_cell(job: JobRow) -> str:
     return f"{visible(job.job)}{number} {job.status}"
 
 
-@dataclass(frozen=True, slots=True)
-class LogQuery:
+class LogQuery(Struct, frozen=True):
     run: int
     job: str | None = None
     node: int | None = None

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import IO
+
+from msgspec import Struct, field
 
 from runner.events import Event, RunFinished, event_to_dict
 from runner.report.summary import RunSummary
 
 
-@dataclass
-class JsonLinesReporter:
+class JsonLinesReporter(Struct):
     stream: IO[str]
     summary: RunSummary = field(default_factory=RunSummary)
 

@@ -5,9 +5,9 @@ Built from events only, so the console and the JSON form tell the same story.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct, field
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -44,8 +44,7 @@ TAIL_SHOWN = 10
 _JOB_ROWS = (Status.BLOCKED, Status.WAITING, Status.CANCELLED, Status.SKIPPED)
 
 
-@dataclass
-class StepRecord:
+class StepRecord(Struct):
     job: str
     node: int
     index: int
@@ -55,8 +54,7 @@ class StepRecord:
     finished: StepFinished | None = None
 
 
-@dataclass
-class RunSummary:
+class RunSummary(Struct):
     steps: dict[tuple[str, int, int], StepRecord] = field(default_factory=dict)
     jobs: dict[str, JobFinished] = field(default_factory=dict)
     parallel: dict[str, int] = field(default_factory=dict)

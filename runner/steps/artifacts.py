@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.archive import ArchiveError, human_size
 from runner.config.model import Step, StoreArtifactsStep, StoreTestResultsStep
@@ -32,8 +33,7 @@ def _warn_dropped(ctx: StepContext, dropped: tuple[str, ...]) -> None:
         _say(ctx, f"Warning: {name} is a link to outside of what is stored; not kept")
 
 
-@dataclass(frozen=True, slots=True)
-class _Store:
+class _Store(Struct, frozen=True):
     """What differs between the two steps' copying: folder and wording (CircleCI's)."""
 
     folder: str  # under the run's folder

@@ -13,7 +13,8 @@ import platform
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from runner.errors import RunnerError, did_you_mean
 
@@ -30,8 +31,7 @@ class CacheKeyError(RunnerError):
     """A cache key template that cannot be rendered."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyFacts:
+class KeyFacts(Struct, frozen=True, kw_only=True):
     branch: str
     revision: str
     build_num: int

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from runner.config.model import Job, Step
 from runner.environment import NodeFacts
@@ -21,8 +22,7 @@ if TYPE_CHECKING:  # the workspace store and its archives load only when a run u
     from runner.store.workspace_from import EarlierWorkspace
 
 
-@dataclass
-class Background:
+class Background(Struct):
     """A ``background: true`` step still running; stopped and reported at the job's end."""
 
     index: int
@@ -32,8 +32,7 @@ class Background:
     log_path: str
 
 
-@dataclass(frozen=True)
-class RunServices:
+class RunServices(Struct, frozen=True):
     """Run-wide facts and places a step may use (caches, workspaces, artifacts, results)."""
 
     state: StateDir  # per project: caches live under state.root
@@ -45,8 +44,7 @@ class RunServices:
     workspace_from: EarlierWorkspace | None = None  # --workspace-from RUN
 
 
-@dataclass
-class StepContext:
+class StepContext(Struct):
     session: Session
     spec: NodeSpec
     job: Job

@@ -7,8 +7,9 @@ import hashlib
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from runner.archive import ArchiveError, MemberChecker, scan
 from runner.errors import RunnerError
@@ -67,8 +68,7 @@ def _ignore_path(_path: str) -> None:
     return None
 
 
-@dataclass
-class _Collect:
+class _Collect(Struct):
     data: bytearray = field(default_factory=bytearray)
 
     def write(self, data: bytes) -> None:

@@ -10,15 +10,15 @@ is never replaced without ``--force``: nothing is copied then, and runner names 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.errors import UsageError, did_you_mean
 from runner.store.state import safe_name
 
 
-@dataclass(frozen=True, slots=True)
-class Copy:
+class Copy(Struct, frozen=True):
     source: Path  # a stored file (or symbolic link, which stays one)
     target: Path
 

@@ -13,8 +13,9 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.archive import ArchiveError, LinkPolicy, safe_extract
 from runner.archive.checks import clean_name
@@ -32,8 +33,7 @@ def default_destination(path: str) -> str:
     return "/".join(parts) or "root"
 
 
-@dataclass(frozen=True, slots=True)
-class CopiedFiles:
+class CopiedFiles(Struct, frozen=True):
     folder: Path  # where they are on the host
     files: tuple[tuple[str, int], ...]  # (path relative to folder, size)
     dropped: tuple[str, ...] = ()  # links that pointed outside, not kept

@@ -27,9 +27,10 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from runner.store.files import StoredArchive, locked, open_archive, read_json, write_json
 from runner.store.pending import PendingArchives
@@ -37,14 +38,12 @@ from runner.store.pending import PendingArchives
 MANIFEST = "manifest.json"
 
 
-@dataclass(frozen=True, slots=True)
-class CachedPath:
+class CachedPath(Struct, frozen=True):
     target: str  # "~/.npm" or "/usr/local/lib/x": where it is restored
     archive: StoredArchive
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry:
+class CacheEntry(Struct, frozen=True):
     key: str
     created: float
     build_num: int
@@ -114,8 +113,7 @@ class PendingCache(PendingArchives[CachedPath]):
         self._fd = None
 
 
-@dataclass(frozen=True)
-class CacheStore:
+class CacheStore(Struct, frozen=True):
     root: Path  # <state>/caches
 
     @property

@@ -14,9 +14,10 @@ import hashlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from runner.archive.checks import ArchiveError, Limits, LinkPolicy, MemberChecker
 from runner.errors import EnvironmentFailure, RunnerError, os_error_text
@@ -36,8 +37,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredArchive:
+class StoredArchive(Struct, frozen=True):
     """One compressed tar file and what was checked about it when it was written."""
 
     file: str  # name in its entry directory

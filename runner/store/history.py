@@ -15,9 +15,11 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
+
+from msgspec import Struct
+from msgspec.structs import fields
 
 FILE_NAME = "history.sqlite"
 BUSY_TIMEOUT_MS = 30_000
@@ -54,8 +56,7 @@ CREATE TABLE IF NOT EXISTS steps (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class RunRow:
+class RunRow(Struct, frozen=True):
     run: int
     pipeline_id: str
     source: str  # cli | api
@@ -80,8 +81,7 @@ class RunRow:
         return data if isinstance(data, dict) else {}
 
 
-@dataclass(frozen=True, slots=True)
-class JobRow:
+class JobRow(Struct, frozen=True):
     run: int
     job: str
     name: str
@@ -101,8 +101,7 @@ class JobRow:
         return list(json.loads(self.requires or "[]"))
 
 
-@dataclass(frozen=True, slots=True)
-class NodeRow:
+class NodeRow(Struct, frozen=True):
     run: int
     job: str
     node: int
@@ -111,8 +110,7 @@ class NodeRow:
     stopped_at: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class StepRow:
+class StepRow(Struct, frozen=True):
     run: int
     job: str
     node: int

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from runner.events import Event, Notice, TestsReportedTwice
 from runner.store.timings import TimingStore
@@ -26,24 +27,21 @@ if TYPE_CHECKING:  # the JUnit parser (and its XML library) is only needed once 
     from runner.store.test_results import TestCase
 
 
-@dataclass(frozen=True, slots=True)
-class Reported:
+class Reported(Struct, frozen=True):
     """A test case reported by more than one node of a job."""
 
     name: str  # classname.name (file)
     nodes: tuple[int, ...]
 
 
-@dataclass
-class _JobRun:
+class _JobRun(Struct):
     job_name: str
     snapshot: bytes | None
     cases: dict[int, list[TestCase]] = field(default_factory=lambda: defaultdict(list))
     timed: list[TestCase] = field(default_factory=list)  # from nodes with no failure so far
 
 
-@dataclass
-class RunTimings:
+class RunTimings(Struct):
     """The timing data of every job of one run (thread-safe: nodes run on threads)."""
 
     store: TimingStore

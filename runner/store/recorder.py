@@ -15,9 +15,10 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from runner.events import (
     Event,
@@ -108,8 +109,7 @@ def mark_interrupted(
     store.write(statements)
 
 
-@dataclass(frozen=True, slots=True)
-class _Planned:
+class _Planned(Struct, frozen=True):
     name: str
     workflow: str
     requires: str  # JSON

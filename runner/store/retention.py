@@ -22,8 +22,9 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.store.caches import CacheStore
 from runner.store.liveness import is_live
@@ -33,8 +34,7 @@ LIVE_GRACE = 3600.0  # seconds: a run directory changed this recently may be in 
 DAY = 86400.0
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
+class Retention(Struct, frozen=True):
     keep_runs: int = 20
     cache_days: float = 15.0
 

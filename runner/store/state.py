@@ -14,8 +14,9 @@ import os
 import re
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.names import name_form
 from runner.store import liveness
@@ -45,8 +46,7 @@ def resolve_root(project_root: Path, override: Path | None, environ: Mapping[str
     return default_root(project_root, environ)
 
 
-@dataclass(frozen=True)
-class StateDir:
+class StateDir(Struct, frozen=True):
     root: Path
     # Numbers taken earlier with ``reserve``: a queued API trigger answers with its build_num
     # before the run starts, and the run must then use that number [APIV1].

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from runner.events import FailedTest
 
@@ -22,8 +23,7 @@ MAX_XML = 64 * 1024 * 1024  # bytes per file: bigger ones are not parsed
 _RESULTS = ("failure", "error", "skipped")
 
 
-@dataclass(frozen=True, slots=True)
-class TestCase:
+class TestCase(Struct, frozen=True):
     name: str
     classname: str
     file: str
@@ -36,8 +36,7 @@ class TestCase:
                 "run_time": self.time, "result": self.result}  # fmt: skip
 
 
-@dataclass
-class TestSummary:
+class TestSummary(Struct):
     files: int = 0
     cases: list[TestCase] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

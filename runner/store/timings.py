@@ -8,9 +8,10 @@ Kept apart from the JUnit parser so starting a node does not import an XML libra
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from runner.names import name_form
 from runner.store.atomic import locked, write_json
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
     from runner.store.test_results import TestCase
 
 
-@dataclass(frozen=True)
-class TimingStore:
+class TimingStore(Struct, frozen=True):
     root: Path  # <state>/timings
 
     def _path(self, job_name: str) -> Path:

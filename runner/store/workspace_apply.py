@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import combinations
 from typing import IO
+
+from msgspec import Struct
 
 from runner.archive import ArchiveError, MemberChecker, from_writer, scan
 from runner.errors import RunnerError
@@ -42,8 +43,7 @@ def _ancestors(graph: JobGraph) -> dict[str, set[str]]:
     return {job.id: set(upstream(graph, job.id)) for job in graph.jobs}
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(Struct, frozen=True):
     layers: tuple[Layer, ...]
 
     @property

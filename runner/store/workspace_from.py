@@ -11,15 +11,15 @@ applies them [WS]. Jobs that also run upstream in this run replace RUN's layers 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.graph import JobGraph, PlannedJob
 from runner.store.workspaces import Layer, WorkspaceStore
 
 
-@dataclass(frozen=True, slots=True)
-class EarlierWorkspace:
+class EarlierWorkspace(Struct, frozen=True):
     run: int
     store: WorkspaceStore
     order: tuple[str, ...]  # RUN's jobs, in the order it planned them

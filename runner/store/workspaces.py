@@ -19,9 +19,10 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from runner.names import name_form
 from runner.store.files import StoredArchive, read_json, write_json
@@ -39,8 +40,7 @@ def place(target: str, name: str) -> str | None:
     return f"{target}/{rest}" if rest else target
 
 
-@dataclass(frozen=True, slots=True)
-class LayerPart:
+class LayerPart(Struct, frozen=True):
     target: str  # where the entry goes in the workspace, relative to it ("." for all of it)
     archive: StoredArchive
 
@@ -48,8 +48,7 @@ class LayerPart:
         return [n for n in (place(self.target, name) for name in self.archive.names) if n]
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(Struct, frozen=True):
     job: str
     node: int
     step: int
@@ -106,8 +105,7 @@ class PendingLayer(PendingArchives[LayerPart]):
         self.job, self.node, self.step = job, node, step
 
 
-@dataclass(frozen=True)
-class WorkspaceStore:
+class WorkspaceStore(Struct, frozen=True):
     root: Path  # <run_dir>/workspace
 
     def _layer_dir(self, job: str, node: int, step: int) -> Path:

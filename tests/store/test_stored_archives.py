@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from runner.archive import ArchiveError, compress, safe_extract, tar_stream
 from runner.archive.compress import FRAME

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from runner.config.expand.interpolate import Interpolator, Scope
 from runner.config.expand.namespace import Definition, Namespace
@@ -16,8 +17,7 @@ from runner.errors import ConfigProblem, Mark
 MAX_CALL_DEPTH = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Env:
+class Env(Struct, frozen=True):
     """Where steps are being expanded: names resolve in ``ns``, ``<< >>`` reads ``scope``."""
 
     ns: Namespace

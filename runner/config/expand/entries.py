@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from runner.config.expand.context import Env, Expander
 from runner.config.expand.interpolate import Scope
@@ -31,8 +32,7 @@ MATRIX_KEYS = ("parameters", "exclude", "alias")
 MAX_MATRIX_JOBS = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class Instance:
+class Instance(Struct, frozen=True):
     """One job of a workflow after matrix expansion, before its final name is chosen."""
 
     ref: str  # the job as written: "build", "node/test", or an approval's name

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from runner.config.expand.nodes import ExpandedSteps, ResolvedExecutor, fail, text_of, truthy
 from runner.config.reader import join
@@ -41,8 +42,7 @@ _OPEN_PREFIXES = ("pipeline.trigger_parameters.", "pipeline.event.", "pipeline.s
 _PIPELINE_PARAMS = "pipeline.parameters."
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
+class Scope(Struct, frozen=True):
     """What ``<< ... >>`` can see at one place of the config.
 
     ``params`` is None outside jobs, commands and executors: parameters are lexically scoped and

@@ -8,8 +8,9 @@ built-in steps: "It is not possible to call commands outside the scope of declar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 from runner.config.expand.nodes import fail
 from runner.config.expand.params import RESERVED_JOB_PARAMS, Param, read_params
@@ -29,8 +30,7 @@ class OrbLoader(Protocol):
 SECTIONS = {"command": "commands", "job": "jobs", "executor": "executors"}
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Definition:
+class Definition(Struct, frozen=True, eq=False):
     kind: str  # "command" | "job" | "executor"
     name: str  # as the config refers to it: "greet", "node/install"
     body: Any

@@ -8,8 +8,9 @@ can run with its defaults, under its own name, and one concrete job per distinct
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from runner.config.expand.context import Env, Expander
 from runner.config.expand.entries import ENTRY_KEYS, Instance, read_entry
@@ -21,8 +22,7 @@ from runner.config.reader import join
 from runner.config.yaml import MDict, MList
 
 
-@dataclass(frozen=True, slots=True)
-class Workflows:
+class Workflows(Struct, frozen=True):
     node: Any  # the processed ``workflows`` (None when the config has none)
     concrete: dict[str, Instance] = field(default_factory=dict)  # by final name
 

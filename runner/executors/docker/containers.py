@@ -26,8 +26,9 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from runner.config.model import DockerImage
 from runner.errors import EnvironmentFailure
@@ -44,8 +45,7 @@ RUNNER_DIR = "/tmp/.runner"  # the node's scripts, BASH_ENV and task data, in th
 READY_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class UserFacts:
+class UserFacts(Struct, frozen=True):
     uid: int
     gid: int
     has_bash: bool
@@ -57,15 +57,13 @@ class UserFacts:
         return self.serving == "shell"
 
 
-@dataclass(frozen=True, slots=True)
-class Started:
+class Started(Struct, frozen=True):
     cid: str
     name: str
     role: str  # "primary" or the service's name
 
 
-@dataclass
-class Launch:
+class Launch(Struct):
     """Everything needed to create one node's containers."""
 
     api: Api
@@ -129,8 +127,7 @@ def _host_config(launch: Launch, *, primary: bool, init: bool) -> dict[str, Any]
     return config
 
 
-@dataclass
-class Opened:
+class Opened(Struct):
     primary: Started
     facts: UserFacts
     attach: Any = None  # the primary's attach connection, kept open when its shell serves

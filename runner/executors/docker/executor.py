@@ -14,9 +14,10 @@ import io
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from msgspec import Struct, field
 
 from runner.config.model import Job, SetupRemoteDockerStep
 from runner.executors.base import KillPolicy, NodeSpec
@@ -40,8 +41,7 @@ from runner.executors.task_files import task_files_tar
 
 REAP_DEADLINE = 65.0  # seconds: the reaper's removals give up after 60 (remove_all)
 
-@dataclass
-class DockerExecutor:
+class DockerExecutor(Struct):
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     keep: bool = False
     pass_env: tuple[str, ...] = ()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from runner.config.model import DockerImage, Job
 from runner.errors import EnvironmentFailure, UsageError
@@ -23,8 +24,7 @@ PRESERVE_ENTRYPOINT = "com.circleci.preserve-entrypoint"  # [CUST]
 _VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
 
-@dataclass(frozen=True, slots=True)
-class ImageFacts:
+class ImageFacts(Struct, frozen=True):
     """What the executor needs from an image's inspect data."""
 
     env: Mapping[str, str] = field(default_factory=dict)
@@ -72,8 +72,7 @@ def _auth(image: DockerImage, environ: Mapping[str, str]) -> dict[str, str] | No
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _Missing:
+class _Missing(Struct, frozen=True):
     """An image that is not here and could not be pulled: reported with all the others."""
 
     image: str

@@ -13,8 +13,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from runner.executors.base import ExecRequest, ExecResult, KillPolicy, OutputSink
 from runner.executors.docker.connection import Api, EngineError
@@ -45,8 +46,7 @@ class ExecHost(Protocol):
     def oom_killed(self) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class EndNotes:
+class EndNotes(Struct, frozen=True):
     """What the step wrapper left in ``PREFIX.end`` (see scripts.STEP)."""
 
     no_cwd: bool = False
@@ -69,8 +69,7 @@ class EndNotes:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ExecPlan:
+class ExecPlan(Struct, frozen=True):
     argv: list[str]
     env: Mapping[str, str]
     prefix: str  # PREFIX.pid, PREFIX.sh, PREFIX.end in the container

@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
+
+from msgspec import Struct, field
 
 SOCKET_INSIDE = "/var/run/docker.sock"
 CERTS = ("ca.pem", "cert.pem", "key.pem")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
-@dataclass(frozen=True, slots=True)
-class RemoteDocker:
+class RemoteDocker(Struct, frozen=True):
     allowed: bool = True
     docker_host: str = ""  # DOCKER_HOST as seen from inside the container
     problem: str = ""  # why the engine cannot be handed to a container

@@ -32,8 +32,9 @@ a step stays inside its container.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from msgspec import Struct, field
 
 GB = 1024**3
 DEFAULT_CLASS = "medium"
@@ -56,8 +57,7 @@ CLASSES = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(Struct, frozen=True):
     cpus: float | None = None
     memory: int | None = None  # bytes
     pids: int = PIDS_LIMIT
@@ -72,8 +72,7 @@ class Limits:
         return config
 
 
-@dataclass(frozen=True, slots=True)
-class LimitPolicy:
+class LimitPolicy(Struct, frozen=True):
     """How classes become limits; tests pass a smaller table to exercise OOM cheaply."""
 
     enabled: bool = True

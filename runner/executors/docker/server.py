@@ -19,8 +19,9 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from runner.executors.docker.connection import EngineError
 
@@ -28,8 +29,7 @@ RS, US = b"\x1e", b"\x1f"  # record and unit separators: the marker's start, the
 _QUEUE = 16  # chunks: a console that stops reading slows the step, never grows runner's memory
 
 
-@dataclass(frozen=True, slots=True)
-class Served:
+class Served(Struct, frozen=True):
     """How a served step ended: its status and end note, or why the stream broke."""
 
     status: int | None = None

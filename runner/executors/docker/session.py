@@ -10,9 +10,10 @@ import signal
 import tarfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from msgspec import Struct, field
 
 from runner.errors import EnvironmentFailure, Interrupted
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
@@ -30,8 +31,7 @@ INLINE_SCRIPT_MAX = 96 * 1024  # one environment string may hold 128 KiB (MAX_AR
 CLOSE_DEADLINE = 30.0  # seconds for removing a node's containers
 
 
-@dataclass
-class DockerSession:
+class DockerSession(Struct):
     api: Api
     spec: NodeSpec
     primary: Started

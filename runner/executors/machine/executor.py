@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from runner.config.model import Job
 from runner.executors import host_procs
@@ -24,8 +25,7 @@ PASSED_BY_DEFAULT = ("PATH", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_
 PASSED_PREFIXES = ("LC_",)
 
 
-@dataclass
-class MachineExecutor:
+class MachineExecutor(Struct):
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     pass_env: tuple[str, ...] = ()
     kill: KillPolicy = field(default_factory=KillPolicy)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from runner.host_tools import probe
 
@@ -39,8 +40,7 @@ def namespace_wanted(environ: Mapping[str, str]) -> bool:
     return environ.get(SWITCH, "1") != "0" and bwrap_path() is not None
 
 
-@dataclass(frozen=True, slots=True)
-class HomeView:
+class HomeView(Struct, frozen=True):
     """The node's home on the host, and whether steps see it at ``/home/circleci``."""
 
     host_home: Path

@@ -6,9 +6,10 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from msgspec import Struct, field
 
 from runner.executors import host_procs
 from runner.executors.base import ExecRequest, KillPolicy, NodeSpec, OutputSink, Process
@@ -17,8 +18,7 @@ from runner.executors.machine.process import HostProcess
 from runner.executors.process import RunningSteps
 
 
-@dataclass
-class MachineSession:
+class MachineSession(Struct):
     spec: NodeSpec
     home_dir: Path
     env: dict[str, str]
