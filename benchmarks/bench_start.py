@@ -98,6 +98,8 @@ def main() -> None:
         # the interpreter alone: beside the absolute targets, how fast this machine starts
         # any Python at all (it varies severalfold between machines and days)
         "python -c pass": process([python, "-c", "pass"], env=env),
+        # what `runner --help` cannot go below: the command-line library it is written with
+        "import typer": process([python, "-c", "import typer"], env=env),
         "runner run (docker)": process(run, cwd=docker, env=env),
         "runner run (machine)": process(run, cwd=machine, env=env),
         "runner --help": process(runner_argv("--help", python=python), env=env),

@@ -33,3 +33,35 @@ def test_a_run_asks_git_for_the_project_directory_once(tmp_path: Path) -> None:
     assert "build" in result.stdout and "one-step" in result.stdout
     calls = log.read_text().splitlines()
     assert calls.count("rev-parse --show-toplevel") == 1, calls
+
+
+def _built(args: list[str]) -> set[str]:
+    import typer.main
+
+    from runner.cli import app, invoked_only
+
+    group = typer.main.get_command(invoked_only(app, args))
+    return set(getattr(group, "commands", {}))
+
+
+def test_a_process_builds_only_the_command_it_runs() -> None:
+    everything = _built([])
+    assert {"run", "history", "config", "orb", "clean"} <= everything
+    assert _built(["run", "--jobs", "2"]) == {"run"}
+    assert _built(["config", "validate"]) == {"config"}  # a group keeps its own commands
+    assert _built(["--version"]) == everything
+    assert _built(["--help"]) == everything
+    assert _built(["rn"]) == everything  # unknown: the error lists what is known
+
+
+def test_the_trimmed_app_answers_as_the_whole_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from runner.cli import app, invoked_only
+
+    for args in (["run", "--help"], ["config", "--help"], ["history", "--bogus"], ["run", "-j"]):
+        whole = CliRunner().invoke(app, args, prog_name="runner")
+        trimmed = CliRunner().invoke(invoked_only(app, args), args, prog_name="runner")
+        assert (trimmed.exit_code, trimmed.output) == (whole.exit_code, whole.output), args
+    typo = run_cli(["rn"], tmp_path)  # the real process: the error still knows every command
+    assert typo.code == 2 and "Did you mean 'run'?" in typo.stderr
