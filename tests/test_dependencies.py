@@ -112,3 +112,28 @@ def test_a_job_without_job_data_loads_no_archive_machinery(tmp_path: Path) -> No
     modules = {line.split("|")[-1].strip() for line in imported_by(["run"], project).splitlines()}
     assert "runner.engine" in modules and "runner.archive.checks" in modules  # it ran
     assert sorted(m for m in modules if m.startswith(RUN_MUST_NOT_LOAD)) == []
+
+
+# Dataclasses runner keeps, each for something a Struct cannot do (the comment above each says what)
+KEPT_DATACLASSES = {"runner.project.Project", "runner.report.console.ConsoleReporter",
+                    "runner.orbs.settings.RegistrySettings"}  # fmt: skip
+PROBE = """
+import dataclasses, sys
+made = []
+process = dataclasses._process_class
+def noting(cls, *args, **kwargs):
+    made.append(f"{cls.__module__}.{cls.__qualname__}")
+    return process(cls, *args, **kwargs)
+dataclasses._process_class = noting
+import runner.cli, runner.runflow, runner.report.console, runner.store.recorder
+import runner.executors.docker, runner.executors.machine, runner.cli.run_settings
+print("\\n".join(m for m in made if m.startswith("runner.")))
+"""
+
+
+def test_the_start_of_a_run_makes_no_dataclasses_of_runners_own() -> None:
+    """Issue 17: on Python 3.11 a dataclass compiles up to six methods when its module loads
+    (about 1.5 ms each class here; 110 of them were a third of a run's start). runner's
+    records are msgspec Structs, made in C."""
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    assert set(done.stdout.split()) <= KEPT_DATACLASSES, done.stdout
