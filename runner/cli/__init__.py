@@ -71,13 +71,14 @@ def invoked_only(whole: typer.Typer, args: list[str]) -> typer.Typer:
 
     typer turns every registered command into a click command, with a signature read per
     parameter, on every invocation: about 15 ms here, 4 ms of it for ``run``. A process runs
-    one command, so the others are left out. Help, ``--version`` and an unknown or mistyped
+    one command, so the others are left out, except ``run``: its options are the settings
+    other commands read (``config show``). Help, ``--version`` and an unknown or mistyped
     command (whose error suggests the known ones) keep the whole app."""
     name = args[0] if args else ""
-    commands = [c for c in whole.registered_commands if _command_name(c) == name]
     groups = [g for g in whole.registered_groups if g.name == name]
-    if not commands and not groups:
+    if not groups and not any(_command_name(c) == name for c in whole.registered_commands):
         return whole
+    commands = [c for c in whole.registered_commands if _command_name(c) in (name, "run")]
     only = copy.copy(whole)
     only.registered_commands, only.registered_groups = commands, groups
     return only

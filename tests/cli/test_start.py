@@ -48,7 +48,8 @@ def test_a_process_builds_only_the_command_it_runs() -> None:
     everything = _built([])
     assert {"run", "history", "config", "orb", "clean"} <= everything
     assert _built(["run", "--jobs", "2"]) == {"run"}
-    assert _built(["config", "validate"]) == {"config"}  # a group keeps its own commands
+    assert _built(["history"]) == {"history", "run"}  # run's options: the settings' schema
+    assert _built(["config", "show"]) == {"config", "run"}  # a group keeps its own commands
     assert _built(["--version"]) == everything
     assert _built(["--help"]) == everything
     assert _built(["rn"]) == everything  # unknown: the error lists what is known
@@ -59,7 +60,8 @@ def test_the_trimmed_app_answers_as_the_whole_one(tmp_path: Path) -> None:
 
     from runner.cli import app, invoked_only
 
-    for args in (["run", "--help"], ["config", "--help"], ["history", "--bogus"], ["run", "-j"]):
+    for args in (["run", "--help"], ["config", "--help"], ["history", "--bogus"], ["run", "-j"],
+                 ["config", "show", "-C", str(tmp_path)]):
         whole = CliRunner().invoke(app, args, prog_name="runner")
         trimmed = CliRunner().invoke(invoked_only(app, args), args, prog_name="runner")
         assert (trimmed.exit_code, trimmed.output) == (whole.exit_code, whole.output), args
