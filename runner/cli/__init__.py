@@ -11,7 +11,7 @@ import sys
 import typer
 from typer.models import CommandInfo
 
-from runner import __version__
+from runner import __version__, collector
 from runner.cli import (
     artifacts_cmd,
     clean_cmd,
@@ -93,6 +93,8 @@ def _command_name(command: CommandInfo) -> str:
 def main() -> None:
     """The ``runner`` command. The process ends at :func:`runner.cli.edge.finish`; an
     unexpected exception keeps Python's own exit (and its traceback)."""
+    if sys.argv[1:2] != ["run"]:
+        collector.resume()  # a run resumes it at its first step (run_cmd); see runner.collector
     try:
         invoked_only(app, sys.argv[1:])()
         code: int | str | None = 0

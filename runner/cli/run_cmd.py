@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from runner import collector
 from runner.cli import common
 from runner.errors import ExitCode
 
@@ -21,6 +23,8 @@ _DBG, _OUT = common.DEBUGGING, common.OUTPUT
 
 if TYPE_CHECKING:
     from runner.engine import Engine
+    from runner.events import Subscriber
+    from runner.report.early import EarlyOffThread
     from runner.runflow import RunRequest
 
 
@@ -219,33 +223,56 @@ def _execute(
 ) -> int:
     from runner import runflow
     from runner.cli.hold import HeldWhileShell
-    from runner.events import Subscriber
 
     assert isinstance(request, runflow.RunRequest)
     subscribers: list[Subscriber] = []
+    console: EarlyOffThread | None = None
     if json_output:
         from runner.report.jsonl import JsonLinesReporter
 
         subscribers.append(HeldWhileShell(JsonLinesReporter(sys.stdout)))
     else:
-        from runner.report.console import ConsoleReporter
+        from runner.report.early import EarlyOffThread
 
-        subscribers.append(HeldWhileShell(ConsoleReporter(sys.stdout, color=color)))
+        # rich loads while the engine starts the first containers (runner.report.early)
+        console = EarlyOffThread(lambda: _console_reporter(color))
+        subscribers.append(HeldWhileShell(console))
     from runner.store.recorder import HistoryRecorder
 
     recorder = HistoryRecorder(source="cli")  # `runner history`/`logs` and the API read it
     subscribers.append(recorder)
+    subscribers.append(_resume_collector)  # last: after the console is made (it loads rich)
     guard = _SignalGuard()
     with guard:
-        result = runflow.run(
-            request,
-            subscribers=subscribers,
-            approver=_terminal_approver if sys.stdin.isatty() and not json_output else None,
-            on_engine=_both(guard.attach, on_engine),
-        )
+        try:
+            result = runflow.run(
+                request,
+                subscribers=subscribers,
+                approver=_approver(console) if sys.stdin.isatty() and not json_output else None,
+                on_engine=_both(guard.attach, on_engine),
+            )
+        finally:
+            if console is not None:  # its first lines before whatever ends the run
+                with contextlib.suppress(Exception):  # the bus saw it, or it is moot now
+                    console.settle()
     if guard.output_closed:  # the run was stopped for it; see ExitCode.OUTPUT_CLOSED
         return int(ExitCode.OUTPUT_CLOSED)
     return int(result.exit_code)
+
+
+def _console_reporter(color: bool | None) -> Subscriber:
+    from runner.report.console import ConsoleReporter
+
+    return ConsoleReporter(sys.stdout, color=color)
+
+
+def _resume_collector(event: object) -> None:
+    """A run's start-up is over at its first step, or at its end if none ran: every module it
+    needs is loaded by then (runner.collector)."""
+    from runner.events import RunFinished, StepStarted
+
+    if isinstance(event, (StepStarted, RunFinished)):
+        collector.resume()
 
 
 def _both(
@@ -256,6 +283,16 @@ def _both(
         second(engine)
 
     return both
+
+
+def _approver(console: EarlyOffThread | None) -> Callable[[str], bool]:
+    def approve(name: str) -> bool:
+        if console is not None:  # the run's first lines come before the question
+            with contextlib.suppress(Exception):  # the bus sees it at the next event
+                console.settle()
+        return _terminal_approver(name)
+
+    return approve
 
 
 def _terminal_approver(name: str) -> bool:

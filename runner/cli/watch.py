@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runner import collector
 from runner.errors import RunnerError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def watch_runs(
     from runner.runflow import open_project
     from runner.store.state import resolve_root
 
+    collector.resume()  # a watching process lives long: collect from its first run on
     project = open_project(request.project)
     state = resolve_root(project.root, request.project.state_dir, os.environ)
     watcher = Watcher(project.root, state)
