@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
 from runner.config.load import LoadOptions, load_config
 from runner.config.model import Config
+from runner.config.orb_source import OrbSource, OrbText
 from runner.config.substitute import parse_rules, substitute_images
 from runner.errors import UsageError
-from runner.orbs.lock import lock_path, read_lock
-from runner.orbs.resolver import RegistryResolver, default_resolver
 from runner.project import Project, find_project
+from runner.store.parsed import ParsedConfigs
 from runner.store.state import StateDir, resolve_root
+
+if TYPE_CHECKING:
+    from runner.orbs.resolver import RegistryResolver
 
 
 class ProjectRequest(Struct, frozen=True, kw_only=True):
@@ -53,6 +57,7 @@ class Loaded(Struct, frozen=True):
     config: Config
     pipeline_id: str
     state_root: Path  # resolved once (--state-dir, RUNNER_STATE_DIR, the project's)
+    parsed: ParsedConfigs | None = None  # the config's parse, kept when a run starts
 
 
 def open_project(request: ProjectRequest, *, cwd: Path | None = None) -> Project:
@@ -73,10 +78,12 @@ def load(
     params = _params(request)
     pipeline_id = request.pipeline_id or str(uuid.uuid4())
     state_root = resolve_root(project.root, request.state_dir, environ)
-    options = load_options(request, project, params, pipeline_id, environ, state_root=state_root)
+    parsed = ParsedConfigs(state_root / "parsed")
+    options = load_options(request, project, params, pipeline_id, environ, state_root=state_root,
+                           parsed=parsed)  # fmt: skip
     rules = parse_rules(request.images)  # a bad rule is refused before the config is read
     config = load_config(project.config_path, project.config_display, options)
-    return Loaded(project, substitute_images(config, rules), pipeline_id, state_root)
+    return Loaded(project, substitute_images(config, rules), pipeline_id, state_root, parsed)
 
 
 def load_options(
@@ -87,21 +94,42 @@ def load_options(
     environ: Mapping[str, str],
     *,
     state_root: Path,
+    parsed: ParsedConfigs | None = None,
 ) -> LoadOptions:
     state = StateDir(state_root, request.numbers)
     return LoadOptions(
         pipeline_parameters=params,
         pipeline_values=_pipeline_values(project, state, pipeline_id, request),
         orb_dir=request.orb_dir or project.root / ".circleci" / "orbs",
-        orb_source=orb_resolver(request, project, environ),
+        orb_source=OnFirstOrb(lambda: orb_resolver(request, project, environ)),
         primary_env_to_steps=request.primary_env_to_steps,
+        parsed=parsed,
     )
+
+
+class OnFirstOrb:
+    """The orb source a load asks, made (its lock read, its cache opened) when the config
+    first names an orb it has not vendored. Most configs never do, and loading
+    :mod:`runner.orbs` took 5-12 ms of every run's start (issue 17). A broken lock file is
+    now found when an orb is resolved with it, not by runs that resolve none."""
+
+    def __init__(self, make: Callable[[], OrbSource]) -> None:
+        self._make = make
+        self._source: OrbSource | None = None
+
+    def resolve(self, reference: str) -> OrbText:
+        if self._source is None:
+            self._source = self._make()
+        return self._source.resolve(reference)
 
 
 def orb_resolver(
     request: ProjectRequest, project: Project, environ: Mapping[str, str], *, locked: bool = True
 ) -> RegistryResolver:
     """Orbs the project has not vendored: its lock, the orb cache, CircleCI's registry."""
+    from runner.orbs.lock import lock_path, read_lock
+    from runner.orbs.resolver import default_resolver
+
     path = lock_path(project.config_path)
     display = str(Path(project.config_display).parent / path.name)
     return default_resolver(

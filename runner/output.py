@@ -50,6 +50,10 @@ class Masker:
     def __bool__(self) -> bool:
         return bool(self.secrets)
 
+    def found_in(self, data: bytes) -> bool:
+        """Whether UTF-8 ``data`` holds a secret (a kept config tree: runner.store.parsed)."""
+        return any(s.encode("utf-8", "surrogatepass") in data for s in self.secrets)
+
     def mask(self, text: str) -> str:
         for secret in self.secrets:
             if secret in text:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from runner.errors import ConfigError, ConfigProblem, UsageError
 
@@ -64,10 +64,8 @@ class GitFacts(Struct, frozen=True):
     in_git: bool
 
 
-# A dataclass, not a Struct like runner's other records: ``git`` is a cached_property, which
-# needs an instance dict.
-@dataclass(frozen=True)
-class Project:
+# ``dict=True``: ``git`` is a cached_property, which keeps its answer in an instance dict.
+class Project(Struct, frozen=True, kw_only=True, dict=True):
     root: Path  # the project directory (git top level by default)
     config_path: Path
     branch_override: str | None = None

@@ -38,8 +38,7 @@ from runner.loading import (
 from runner.output import MIN_SECRET, Masker
 from runner.project import Project
 from runner.run_types import RunOptions, RunResult
-from runner.store.caches import CacheStore
-from runner.store.retention import DAY
+from runner.store import cache_tmp
 from runner.store.state import StateDir
 
 __all__ = [  # the loading half lives in runner.loading; callers reach it from here too
@@ -164,13 +163,17 @@ def run(
         from runner.continuation import setup_run
 
         setup, options = setup_run(options, _continue_with(request, loaded, environ))
-    bus = EventBus(mask=Masker(options.secrets).mask)
+    masker = Masker(options.secrets)
+    bus = EventBus(mask=masker.mask)
     for subscriber in subscribers:
         bus.subscribe(subscriber)
     for warning in loaded.config.warnings:  # what CircleCI ignores, said before anything runs
         bus.emit(Notice(text=warning.render(), level="warning"))
     _warn_unmasked(bus, options)
-    CacheStore(state_root / "caches").sweep_tmp(older_than=DAY)  # saves killed with their run
+    cache_tmp.sweep(state_root / "caches")  # saves killed with their run
+    if loaded.parsed is not None:  # the config was accepted, the run starts: keep its parse,
+        # unless it holds a secret's value (no secret is ever written to the state directory)
+        loaded.parsed.commit(lambda data: not masker.found_in(data))
     engine = (Engine if setup is None else setup.engine)(
         graph=graph,
         project=loaded.project,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -53,6 +52,8 @@ def history(
     runs = store.runs(limit)
     jobs = store.jobs_of_runs([r.run for r in runs])
     if json_output:
+        import json
+
         sys.stdout.write(json.dumps(history_json(runs, jobs), indent=2) + "\n")
     else:
         sys.stdout.write(history_table(runs, jobs))

@@ -12,6 +12,7 @@ from pathlib import Path
 from runner.config import model as m
 from runner.config.jobs import read_jobs
 from runner.config.load_options import LoadOptions
+from runner.config.parsed import ParsedStore
 from runner.config.primary_env import primary_env_to_steps, primary_env_warnings
 from runner.config.reader import Reader
 from runner.config.workflows import read_workflows
@@ -41,8 +42,8 @@ def read_version(root: MDict, file: str) -> str:
     return text
 
 
-def parse_root(path: Path, display: str) -> MDict:
-    root = load_file(str(path), display)
+def parse_root(path: Path, display: str, parsed: ParsedStore | None = None) -> MDict:
+    root = load_file(str(path), display, parsed)
     if not isinstance(root, MDict):
         raise ConfigError.single(Mark(display, 1, 1), "", "the config must be a map of keys")
     return root
@@ -54,7 +55,7 @@ def processed_tree(
 ) -> tuple[MDict, str]:
     """The file's tree after 2.1 processing (version 2 shaped), and the config's version;
     what CircleCI would ignore is added to ``warnings``."""
-    root = parse_root(path, display)
+    root = parse_root(path, display, options.parsed if options else None)
     version = read_version(root, display)
     _check_top_keys(root, version, display)
     if version == "2.1":

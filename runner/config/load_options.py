@@ -10,6 +10,7 @@ from typing import Any
 from msgspec import Struct, field
 
 from runner.config.orb_source import OrbSource
+from runner.config.parsed import ParsedStore
 
 
 class LoadOptions(Struct, frozen=True, kw_only=True):
@@ -20,3 +21,4 @@ class LoadOptions(Struct, frozen=True, kw_only=True):
     orb_dir: Path | None = None
     orb_source: OrbSource | None = None  # orbs not vendored: cache, lock, registry (runner.orbs)
     primary_env_to_steps: bool = False  # the pre-2020 rule (runner.config.primary_env)
+    parsed: ParsedStore | None = None  # the config's tree kept from an earlier run

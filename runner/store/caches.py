@@ -32,6 +32,7 @@ from typing import Any
 
 from msgspec import Struct
 
+from runner.store.cache_tmp import sweep
 from runner.store.files import StoredArchive, locked, open_archive, read_json, write_json
 from runner.store.pending import PendingArchives
 
@@ -211,42 +212,5 @@ class CacheStore(Struct, frozen=True):
         shutil.rmtree(trash, ignore_errors=True)
 
     def sweep_tmp(self, older_than: float) -> int:
-        """Remove saves abandoned by dead runs: those whose lock no live process holds, and
-        unlocked leftovers (a removal cut short) older than ``older_than`` seconds."""
-        removed = 0
-        now = time.time()
-        for item in sorted((self.root / "tmp").glob("*")):
-            if item.suffix == ".lock":
-                if not item.with_suffix("").exists():
-                    removed += _remove_unowned(item, None)  # died before its folder existed
-                continue
-            lock = item.with_name(item.name + ".lock")
-            try:
-                if lock.exists():
-                    removed += _remove_unowned(lock, item)
-                elif now - item.stat().st_mtime > older_than:
-                    shutil.rmtree(item, ignore_errors=True)
-                    removed += 1
-            except OSError:
-                continue
-        return removed
-
-
-def _remove_unowned(lock: Path, folder: Path | None) -> int:
-    """Remove ``folder`` and ``lock`` if no live process holds the lock: 1, else 0."""
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except OSError:
-        return 0  # gone meanwhile: its writer finished
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return 0  # a live save
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            lock.unlink()
-        return 1
-    finally:
-        os.close(fd)
+        """Remove saves abandoned by dead runs (:func:`runner.store.cache_tmp.sweep`)."""
+        return sweep(self.root, older_than)

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from runner.store.cache_tmp import DAY
 from runner.store.caches import CacheStore
 from runner.store.liveness import is_live
 from runner.store.state import StateDir
 
 LIVE_GRACE = 3600.0  # seconds: a run directory changed this recently may be in use
-DAY = 86400.0
 
 
 class Retention(Struct, frozen=True):
@@ -64,7 +64,8 @@ def apply(
         count = len(store.entries())
         shutil.rmtree(store.root, ignore_errors=True)
         shutil.rmtree(state.root / "timings", ignore_errors=True)
-        return [f"removed {count} cache(s) and the timing data"]
+        shutil.rmtree(state.root / "parsed", ignore_errors=True)  # runner.store.parsed
+        return [f"removed {count} cache(s), the timing data and the kept config parses"]
     runs = _old_runs(state, policy.keep_runs, now)
     for run in runs:
         shutil.rmtree(run, ignore_errors=True)

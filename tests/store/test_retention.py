@@ -47,8 +47,12 @@ def test_keeps_the_newest_runs_and_the_caches_in_use(tmp_path: Path) -> None:
     assert not (store.root / "tmp" / "abandoned").exists()
     assert report == ["removed 3 run(s) beyond the newest 3", "removed 1 cache(s) unused for 15 days"]
 
-    assert apply(state, Retention(), everything=True) == ["removed 1 cache(s) and the timing data"]
-    assert store.entries() == []
+    (state.root / "parsed").mkdir()
+    (state.root / "parsed" / ("0" * 64)).write_bytes(b"kept")
+    assert apply(state, Retention(), everything=True) == [
+        "removed 1 cache(s), the timing data and the kept config parses"
+    ]
+    assert store.entries() == [] and not (state.root / "parsed").exists()
 
 
 def test_policy_from_the_environment() -> None:
