@@ -3,7 +3,8 @@
 The floor of a one-step docker job is what a user's own script would pay: ``docker run --rm``
 of the same step, plus starting Python with the stack runner needs (``python -c "import
 docker, typer"``). Every Python probe runs in a fresh environment holding runner's wheel, as a
-user's install has it (``common.wheel_python``). Every probe runs in turn, round after round, in
+user's install has it (``common.wheel_python``), and runner is started by the ``runner``
+command pip put there, as a user types it. Every probe runs in turn, round after round, in
 this one process (a shared machine's load drifts; interleaving spreads it evenly), and each
 ratio is the median of the round-by-round ratios. Also printed: the machine one-step job and
 ``runner --help`` (absolute targets: at most ~0.16-0.21 s and 0.12 s), the engine calls one
@@ -28,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench_docker import IMAGE, in_process, interleaved, process
-from common import git_project, installed_env, runner_argv, table, wheel_python
+from common import git_project, installed_env, installed_runner, table, wheel_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -91,7 +92,7 @@ def main() -> None:
     machine = git_project(work / "machine", {".circleci/config.yml": config(
         "    machine: true\n")})  # fmt: skip
     python = wheel_python(work)
-    run = runner_argv("run", python=python)
+    run = installed_runner(python, "run")
     probes: dict[str, Callable[[], float]] = {
         "docker run --rm": process(["docker", "run", "--rm", IMAGE, "sh", "-c", STEP]),
         "import docker, typer": process([python, "-c", "import docker, typer"], env=env),
@@ -102,7 +103,7 @@ def main() -> None:
         "import typer": process([python, "-c", "import typer"], env=env),
         "runner run (docker)": process(run, cwd=docker, env=env),
         "runner run (machine)": process(run, cwd=machine, env=env),
-        "runner --help": process(runner_argv("--help", python=python), env=env),
+        "runner --help": process(installed_runner(python, "--help"), env=env),
     }
     cpus: dict[str, list[float]] = {name: [] for name in probes}
     probes = {name: with_cpu(probe, cpus[name]) for name, probe in probes.items()}
