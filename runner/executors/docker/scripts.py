@@ -36,9 +36,11 @@ engine has no API to signal the step, so the wrapper makes one possible:
   step that leaves nothing behind.
 
 Out of memory: Docker 20.10 sets ``State.OOMKilled`` only when a container's first process is
-killed, never for an exec, so the wrapper compares the cgroup's ``oom_kill`` counter before and
-after the step and notes ``oom`` in ``PREFIX.end`` when the kernel killed something meanwhile;
-a step ending with 137 and that note is reported as out of memory.
+killed, never for an exec, so the wrapper compares the cgroup's ``oom_kill`` counter before the
+step and after everything it started is gone, and notes ``oom`` in ``PREFIX.end`` when the
+kernel killed something meanwhile; a step ending with 137 and that note is reported as out of
+memory. Read as soon as the step's shell ended, a second kill in the step's pipeline a moment
+later was charged to the next step (seen once in a full run of the suite).
 
 The step's working directory is entered by the wrapper, not given to the engine: a missing one
 is noted (``nocwd``) and runner creates it and runs the step again, which saves asking the
@@ -187,22 +189,20 @@ fi
 [ ! -e "$d.end" ] || : > "$d.end"  # a retry after nocwd: runner created CWD meanwhile
 # The shell starts where the engine would have put it (-P: the physical path, as a chdir gives).
 cd -P "$cwd" 2>/dev/null || { echo nocwd > "$d.end"; exit 125; }
-oom() {  # n = the container's OOM kills so far (cgroup v1 memory.oom_control, v2 memory.events)
-  n=0
+oom() {  # kills = the container's OOM kills so far (cgroup v1 memory.oom_control, v2 memory.events)
+  kills=0
   for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do
     [ -r "$f" ] || continue
-    while read -r k v; do [ "$k" = oom_kill ] && n=$v; done < "$f"
+    while read -r k v; do [ "$k" = oom_kill ] && kills=$v; done < "$f"
     return
   done
 }
 oom
-before=$n
+before=$kills
 trap : INT TERM HUP
 "$@" "$d.sh"
 rc=$?
-oom
 note=
-[ "$n" = "$before" ] || note="oom$nl"
 [ -e "${d%/steps/*}/task-data/halt" ] && note="${note}halt$nl"
 init=
 read -r init 2>/dev/null < "${d%/steps/*}/init.pid"
@@ -288,6 +288,10 @@ while [ -n "$found" ] && [ "$round" -lt 4 ]; do
   scan
 done
 [ "$n" -le 10 ] || note="${note}and $((n - 10)) more$nl"
+# Counted once everything the step started is gone: a process of the step the kernel killed
+# a moment after its shell ended (the rest of a pipeline) is this step's kill, not the next's.
+oom
+[ "$kills" = "$before" ] || note="${note}oom$nl"
 [ -z "$note" ] || printf '%s' "$note" > "$d.end"
 exit $rc
 """
