@@ -2,9 +2,9 @@
 
 Trees are written when a run starts (:meth:`ParsedConfigs.commit`), never by a command that
 only reads nor for a config that was refused. One file per key, written whole and renamed
-into place, so a reader sees all of a tree or
-none; two runs writing one key write the same bytes. The :data:`KEEP` last used are kept. A
-state directory that cannot be written only means nothing is kept: the config is parsed.
+into place, so a reader sees all of a tree or none; two runs writing one key write the same
+bytes. The :data:`KEEP` last used are kept. A state directory that cannot be written only
+means nothing is kept: the config is parsed.
 """
 
 from __future__ import annotations
