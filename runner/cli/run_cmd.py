@@ -241,7 +241,7 @@ def _execute(
 
     recorder = HistoryRecorder(source="cli")  # `runner history`/`logs` and the API read it
     subscribers.append(recorder)
-    subscribers.append(_resume_collector)  # last: after the console is made (it loads rich)
+    subscribers.append(_collector_resumer())  # last: after the console is made (it loads rich)
     guard = _SignalGuard()
     with guard:
         try:
@@ -266,13 +266,17 @@ def _console_reporter(color: bool | None) -> Subscriber:
     return ConsoleReporter(sys.stdout, color=color)
 
 
-def _resume_collector(event: object) -> None:
+def _collector_resumer() -> Subscriber:
     """A run's start-up is over at its first step, or at its end if none ran: every module it
-    needs is loaded by then (runner.collector)."""
-    from runner.events import RunFinished, StepStarted
+    needs is loaded by then (runner.collector). Every event passes here: its imports are
+    bound once, not per event (a step's output can be millions of them)."""
+    from runner.events import Event, RunFinished, StepStarted
 
-    if isinstance(event, (StepStarted, RunFinished)):
-        collector.resume()
+    def resume(event: Event) -> None:
+        if isinstance(event, (StepStarted, RunFinished)):
+            collector.resume()
+
+    return resume
 
 
 def _both(

@@ -41,9 +41,9 @@ class ParsedStore(Protocol):
         writes when a run starts); failing quietly: the file is then parsed next time."""
 
 
-def kept_tree(store: ParsedStore, data: bytes, shown: str) -> Any | None:
-    """The tree kept for a file of these bytes shown under this name, or None."""
-    blob = store.get(tree_key(data, shown))
+def kept_tree(store: ParsedStore, key: str, shown: str) -> Any | None:
+    """The tree kept under ``key`` (:func:`tree_key`) for a file shown as ``shown``, or None."""
+    blob = store.get(key)
     if blob is None:
         return None
     try:
@@ -52,12 +52,12 @@ def kept_tree(store: ParsedStore, data: bytes, shown: str) -> Any | None:
         return None
 
 
-def keep_tree(store: ParsedStore, data: bytes, shown: str, tree: Any) -> None:
+def keep_tree(store: ParsedStore, key: str, shown: str, tree: Any) -> None:
     try:
         blob = marshal.dumps(_Encoder(shown).value(tree))
     except (ValueError, TypeError):  # a part it cannot say as it is: not kept
         return
-    store.put(tree_key(data, shown), blob)
+    store.put(key, blob)
 
 
 def tree_key(data: bytes, shown: str) -> str:

@@ -24,7 +24,7 @@ import os
 from typing import Any
 
 from runner.config.marked import MDict, MList
-from runner.config.parsed import ParsedStore, keep_tree, kept_tree
+from runner.config.parsed import ParsedStore, keep_tree, kept_tree, tree_key
 from runner.errors import ConfigError, ConfigProblem, Mark
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -44,8 +44,9 @@ def load_file(path: str, display: str | None = None, kept: ParsedStore | None = 
     a file parsed before (the same bytes, by the same parser) is not parsed again."""
     shown = display or path
     data = _read(path, shown)
+    key = tree_key(data, shown) if kept is not None else ""
     if kept is not None:
-        tree = kept_tree(kept, data, shown)
+        tree = kept_tree(kept, key, shown)
         if tree is not None:
             return tree
     try:
@@ -56,7 +57,7 @@ def load_file(path: str, display: str | None = None, kept: ParsedStore | None = 
         ) from None
     tree = parse_text(text, shown)
     if kept is not None:
-        keep_tree(kept, data, shown, tree)
+        keep_tree(kept, key, shown, tree)
     return tree
 
 
