@@ -21,4 +21,4 @@ class LoadOptions(Struct, frozen=True, kw_only=True):
     orb_dir: Path | None = None
     orb_source: OrbSource | None = None  # orbs not vendored: cache, lock, registry (runner.orbs)
     primary_env_to_steps: bool = False  # the pre-2020 rule (runner.config.primary_env)
-    parsed: ParsedStore | None = None  # the config's tree kept from an earlier run
+    parsed: ParsedStore | None = None  # the config's and orbs' trees kept from earlier runs

@@ -15,7 +15,8 @@ Containers are :class:`MDict` and :class:`MList` (``runner.config.marked``), re-
 Aliases share one object: consumers must treat the tree as read-only.
 
 The parser itself is :mod:`runner.config.yaml_events`, loaded on the first parse: a file whose
-parse is kept (:mod:`runner.config.parsed`) is read without PyYAML (issue 17).
+parse is kept (:mod:`runner.config.parsed`), a config's or an orb's, is read without PyYAML
+(issue 17).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from runner.errors import ConfigError, ConfigProblem, Mark
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
-__all__ = ["MDict", "MList", "load_file", "parse_text"]
+__all__ = ["MDict", "MList", "load_file", "parse_kept", "parse_text"]
 
 
 def parse_text(text: str, file: str) -> Any:
@@ -55,6 +56,20 @@ def load_file(path: str, display: str | None = None, kept: ParsedStore | None = 
         raise ConfigError(
             [ConfigProblem(Mark(shown, 1, 1), "", f"the file is not UTF-8 text ({exc.reason})")]
         ) from None
+    return _parse_and_keep(text, shown, kept, key)
+
+
+def parse_kept(text: str, shown: str, kept: ParsedStore | None) -> Any:
+    """:func:`parse_text`, through ``kept`` as :func:`load_file` does: an orb's source from
+    the orb cache is parsed once, not on every run."""
+    if kept is None:
+        return parse_text(text, shown)
+    key = tree_key(text.encode("utf-8", "surrogatepass"), shown)
+    tree = kept_tree(kept, key, shown)
+    return tree if tree is not None else _parse_and_keep(text, shown, kept, key)
+
+
+def _parse_and_keep(text: str, shown: str, kept: ParsedStore | None, key: str) -> Any:
     tree = parse_text(text, shown)
     if kept is not None:
         keep_tree(kept, key, shown, tree)

@@ -15,7 +15,10 @@ import pytest
 
 from runner.config import parsed
 from runner.config import yaml as config_yaml
+from runner.config.load import load_config
+from runner.config.load_options import LoadOptions
 from runner.config.marked import MDict, MList
+from runner.config.orb_source import OrbText
 from runner.config.parsed import keep_tree, kept_tree, tree_key
 from runner.config.yaml import load_file, parse_text
 from runner.errors import ConfigError
@@ -153,6 +156,76 @@ def test_load_file_keeps_a_parse_and_parses_an_edited_file_again(
         load_file(str(file), "config.yml", store)
 
 
+ORB = """\
+version: 2.1
+commands:
+  greet:
+    parameters: {who: {type: string, default: world}}
+    steps: [{run: echo hello << parameters.who >>}]
+"""
+USES_ORB = """\
+version: 2.1
+orbs: {acme: acme/tools@1.0.0}
+jobs: {build: {machine: true, steps: [acme/greet]}}
+"""
+
+
+class OneOrb:
+    """An orb source that answers one orb, as runner.orbs does from its cache."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def resolve(self, reference: str) -> OrbText:
+        return OrbText(reference=reference, version="1.0.0", source=self.text,
+                       origin="<orb cache>/acme/tools@1.0.0.yml")  # fmt: skip
+
+
+def greeting(config: Path, options: LoadOptions) -> str:
+    step = load_config(config, "config.yml", options).jobs["build"].steps[0]
+    return str(getattr(step, "command", ""))
+
+
+def test_an_orb_from_the_orb_cache_is_parsed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(USES_ORB)
+    store, source = DictStore(), OneOrb(ORB)
+    options = LoadOptions(orb_source=source, parsed=store)
+    assert greeting(config, options) == "echo hello world"
+    assert len(store.kept) == 2  # the config and the orb
+
+    def refused(text: str, shown: str) -> Any:
+        raise AssertionError(f"parsed again: {shown}")
+
+    monkeypatch.setattr(config_yaml, "parse_text", refused)
+    assert greeting(config, options) == "echo hello world"
+    source.text = ORB.replace("world", "edited")  # a newer version of the orb
+    with pytest.raises(AssertionError, match="parsed again: <orb cache>"):
+        greeting(config, options)
+
+
+def test_a_vendored_orb_is_parsed_once_and_again_when_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, orb = tmp_path / "config.yml", tmp_path / "orbs" / "acme" / "tools@1.0.0.yml"
+    config.write_text(USES_ORB)
+    orb.parent.mkdir(parents=True)
+    orb.write_text(ORB)
+    store = DictStore()
+    options = LoadOptions(orb_dir=tmp_path / "orbs", parsed=store)
+    assert greeting(config, options) == "echo hello world"
+    kept = dict(store.kept)
+    assert len(kept) == 2
+    monkeypatch.setattr(config_yaml, "parse_text", lambda text, shown: pytest.fail(shown))
+    assert greeting(config, options) == "echo hello world"
+    monkeypatch.undo()
+    orb.write_text(ORB.replace("world", "edited"))
+    assert greeting(config, options) == "echo hello edited"
+    assert len(store.kept) == 3 and kept.items() <= store.kept.items()
+
+
 def test_a_file_with_an_error_is_never_kept(tmp_path: Path) -> None:
     file = tmp_path / "config.yml"
     file.write_text("a: 1\na: 2\n")
@@ -213,6 +286,19 @@ def test_a_second_run_of_an_unchanged_config_does_not_load_pyyaml(tmp_path: Path
     (project / ".circleci" / "config.yml").write_text(config.replace("first", "edited"))
     third, loaded = run_noting_pyyaml(project, state, out)
     assert loaded is True and "edited" in third and "first" not in third
+
+
+def test_a_second_run_with_a_vendored_orb_does_not_load_pyyaml(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", USES_ORB, {".circleci/orbs/acme/tools@1.0.0.yml": ORB})
+    state, out = tmp_path / "state", tmp_path / "loaded.json"
+    first, loaded = run_noting_pyyaml(project, state, out)
+    assert loaded is True and "hello world" in first
+    second, loaded = run_noting_pyyaml(project, state, out)
+    assert loaded is False and "hello world" in second
+    orb = project / ".circleci" / "orbs" / "acme" / "tools@1.0.0.yml"
+    orb.write_text(ORB.replace("world", "edited"))
+    third, loaded = run_noting_pyyaml(project, state, out)
+    assert loaded is True and "hello edited" in third
 
 
 def test_commands_that_only_read_and_refused_configs_keep_nothing(tmp_path: Path) -> None:

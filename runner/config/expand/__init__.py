@@ -54,8 +54,8 @@ def expand_config(
 def _expand(root: MDict, options: LoadOptions, warnings: list[ConfigProblem]) -> MDict:
     parameters = read_pipeline_parameters(root, options.pipeline_parameters)
     interp = Interpolator(parameters, {**DEFAULT_VALUES, **options.pipeline_values})
-    ns = Namespace(label="", body=root, path="", in_orb=False,
-                   loader=OrbLoader(interp, options.orb_dir, options.orb_source, warnings))
+    loader = OrbLoader(interp, options.orb_dir, options.orb_source, warnings, options.parsed)
+    ns = Namespace(label="", body=root, path="", in_orb=False, loader=loader)
     x = Expander(interp, steps=expand_steps, executor=resolve_executor, warnings=warnings)
     env, problems = Env(ns, Scope()), Problems()
     workflows = expand_workflows(x, env, root, problems)

@@ -31,8 +31,9 @@ from runner.config.expand.interpolate import Interpolator, Scope
 from runner.config.expand.namespace import Namespace
 from runner.config.expand.nodes import fail
 from runner.config.orb_source import OrbNotFound, OrbSource
+from runner.config.parsed import ParsedStore
 from runner.config.reader import join, kind_of
-from runner.config.yaml import MDict, load_file, parse_text
+from runner.config.yaml import MDict, load_file, parse_kept
 from runner.errors import ConfigProblem, Mark
 
 MAX_ORB_DEPTH = 8
@@ -48,11 +49,12 @@ DEFAULT_ORB_DIR = ".circleci/orbs"
 class OrbLoader:
     def __init__(
         self, interp: Interpolator, orb_dir: Path | None, source: OrbSource | None = None,
-        warnings: list[ConfigProblem] | None = None,
+        warnings: list[ConfigProblem] | None = None, parsed: ParsedStore | None = None,
     ) -> None:
         self.interp = interp
         self.orb_dir = orb_dir
         self.source = source
+        self.parsed = parsed  # orbs' trees kept between runs, as the config's (issue 17)
         self.warnings: list[ConfigProblem] = [] if warnings is None else warnings
         self._files: dict[Path, MDict] = {}
         self._fetched: dict[str, MDict] = {}
@@ -102,7 +104,7 @@ class OrbLoader:
         return vendored_candidates(self.orb_dir, namespace, name, version)
 
     def _parse(self, file: Path, path: str) -> MDict:
-        body = load_file(str(file), str(file))
+        body = load_file(str(file), str(file), self.parsed)
         if not isinstance(body, MDict):
             fail(Mark(str(file), 1, 1), "", f"an orb is a map of keys, found {kind_of(body)}")
         self._check_keys(body, "")
@@ -116,7 +118,7 @@ class OrbLoader:
             found = source.resolve(reference)
         except OrbNotFound as exc:
             fail(mark, path, exc.message, exc.hint)
-        body = parse_text(found.source, found.origin)
+        body = parse_kept(found.source, found.origin, self.parsed)
         if not isinstance(body, MDict):
             fail(Mark(found.origin, 1, 1), "", f"an orb is a map of keys, found {kind_of(body)}")
         self._check_keys(body, "")
