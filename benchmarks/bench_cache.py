@@ -12,13 +12,14 @@ text-like), then times, each in a fresh process (so peak memory is that phase's 
   ``zstd -dc file | tar -xf -``.
 
 Floor and runner alternate, round after round, and each figure is the median of ``--repeat``
-rounds (a shared machine's load drifts; the load average is printed with the results). Prints
-seconds, the ratio to the floor (the target is at most 1.3x) and the peak RSS of the largest
-process of each phase. Runner's phase is timed twice: the step, from opening the cache to the
-last file in place, which is what a job waits for (runner is already running then), and the
-whole process, which adds a fresh interpreter and runner's imports (``bench_start`` measures
-those on their own). No assertions: numbers, for the issue note. The tree goes to
-``/dev/shm`` when it has room, so the disk's write-back does not drown the comparison.
+rounds (a shared machine's load drifts; the load average is printed with the results); each
+ratio is the median of the rounds' ratios, runner's run against the floor's just before it.
+Prints seconds, the ratio to the floor (the target is at most 1.3x) and the peak RSS of the
+largest process of each phase. Runner's phase is timed twice: the step, from opening the cache
+to the last file in place, which is what a job waits for (runner is already running then), and
+the whole process, which adds a fresh interpreter and runner's imports (``bench_start`` measures
+those on their own). No assertions: numbers, for the issue note. The tree goes to ``/dev/shm``
+when it has room, so the disk's write-back does not drown the comparison.
 """
 
 from __future__ import annotations
@@ -158,12 +159,15 @@ def measure(argv: list[str]) -> tuple[float, float, float]:
 
 @dataclass
 class Timings:
-    """Medians of one phase: the floor, runner's step, runner's whole process; peak RSS."""
+    """Medians of one phase: the floor, runner's step, runner's whole process; peak RSS; and
+    the medians of the round-by-round ratios of the step and the process to the floor."""
 
     floor: float
     step: float
     process: float
     peak: float
+    step_ratio: float
+    process_ratio: float
 
 
 def rounds(floor: list[str], ours: list[str], repeat: int, before: list[str]) -> Timings:
@@ -181,7 +185,12 @@ def rounds(floor: list[str], ours: list[str], repeat: int, before: list[str]) ->
         steps.append(step)
         peak = max(peak, rss)
     median = statistics.median
-    return Timings(median(floors), median(steps), median(processes), peak)
+    # each runner run against the floor run just before it: a shared machine's load drifts
+    # between rounds, and pairing keeps that drift out of the ratio (as bench_start does)
+    step_ratio = median(s / f for s, f in zip(steps, floors, strict=True))
+    process_ratio = median(p / f for p, f in zip(processes, floors, strict=True))
+    return Timings(median(floors), median(steps), median(processes), peak, step_ratio,
+                   process_ratio)  # fmt: skip
 
 
 def docker_rounds(work: Path, floor: Path, me: list[str], repeat: int) -> Timings | None:
@@ -273,16 +282,13 @@ def run(work: Path, args: argparse.Namespace) -> None:
     print(f"\nmedians of {args.repeat} interleaved rounds; load average {load[0]:.1f} "
           f"before, {load_after[0]:.1f} after, on {os.cpu_count()} cores")  # fmt: skip
     print(f"{'':10}{'floor':>8}{'step':>9}{'ratio':>7}{'process':>10}{'ratio':>7}   peak RSS")
-    for name, t in (("save", save), ("restore", restore)):
-        print(f"{name:10}{t.floor:7.2f}s{t.step:8.2f}s{t.step / t.floor:6.2f}x"
-              f"{t.process:9.2f}s{t.process / t.floor:6.2f}x   {t.peak:.0f} MiB")  # fmt: skip
-    print(f"{'restore*':10}{same.floor:7.2f}s{same.step:8.2f}s{same.step / same.floor:6.2f}x"
-          f"{same.process:9.2f}s{same.process / same.floor:6.2f}x   {same.peak:.0f} MiB")
-    if in_docker is not None:
-        t = in_docker
-        print(f"{'restore/d':10}{t.floor:7.2f}s{t.step:8.2f}s{t.step / t.floor:6.2f}x"
-              f"{t.process:9.2f}s{t.process / t.floor:6.2f}x   {t.peak:.0f} MiB")
+    named = [("save", save), ("restore", restore), ("restore*", same)]
+    for name, t in named + ([("restore/d", in_docker)] if in_docker is not None else []):
+        print(f"{name:10}{t.floor:7.2f}s{t.step:8.2f}s{t.step_ratio:6.2f}x"
+              f"{t.process:9.2f}s{t.process_ratio:6.2f}x   {t.peak:.0f} MiB")  # fmt: skip
     print("floor: save `tar -c | zstd -1 > file`, restore `zstd -dc file | tar -x`; target 1.3x")
+    print("ratio: the median of the rounds' ratios, each run of runner against the floor's run")
+    print("just before it (so it can differ from the ratio of the two medians)")
     print("restore*: the floor run on runner's own archive (zstd level 2) instead of the floor's")
     print("restore/d: into a running container, against `zstd -dc file | docker cp - box:/dir`")
     print("step: the cache step as a job runs it; process: plus a fresh interpreter and imports")
