@@ -46,20 +46,22 @@ class ParsedConfigs:
         """Write what was noted, each only if ``keep`` accepts it (a run keeps no tree that
         holds one of its secrets: runner.runflow)."""
         pending, self._pending = self._pending, {}
-        for key, data in pending.items():
-            if keep(data):
-                self._write(key, data)
+        written = [self._write(key, data) for key, data in pending.items() if keep(data)]
+        if any(written):  # once per run, however many trees (the config's, its orbs')
+            with contextlib.suppress(OSError):
+                self._prune()
 
-    def _write(self, key: str, data: bytes) -> None:
+    def _write(self, key: str, data: bytes) -> bool:
         part = self.root / f".{key}.{secrets.token_hex(4)}.part"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             part.write_bytes(data)
             os.replace(part, self.root / key)
-            self._prune()
         except OSError:
             with contextlib.suppress(OSError):
                 part.unlink()
+            return False
+        return True
 
     def _prune(self) -> None:
         kept: list[tuple[float, Path]] = []
