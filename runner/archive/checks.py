@@ -114,7 +114,10 @@ class MemberChecker(Struct):
         if self.members > self.limits.max_members:
             raise ArchiveError(f"refused archive: more than {self.limits.max_members} members")
         name = clean_name(member.name)
-        kind = _kind(member, name)
+        # the usual kinds inline: this runs for every member, 20,000 times a cache
+        kind = _KINDS.get(member.type) if member.sparse is None else None
+        if kind is None:
+            kind = _kind(member, name)
         if kind != "file" and member.size:
             raise ArchiveError(f"refused archive member '{name}': a {kind} carrying data")
         self.total += member.size
@@ -122,7 +125,9 @@ class MemberChecker(Struct):
             raise ArchiveError(
                 f"refused archive: more than {human_size(self.limits.max_bytes)} of content"
             )
-        self._check_parents(name)
+        end = name.rfind("/")
+        if end >= 0 and name[:end] != self._clear:  # members come folder by folder
+            self._check_parents(name, end)
         previous = self.kinds.get(name)
         if previous is not None and (previous != "dir" or kind != "dir"):
             raise ArchiveError(f"refused archive member '{name}': it appears twice")
@@ -135,14 +140,12 @@ class MemberChecker(Struct):
         self.kinds[name] = _REMEMBERED.get(kind, kind)
         if kind != "dir":
             self.files.append(name)
-            if self._clear == name or self._clear.startswith(name + "/"):
+            clear = self._clear  # no longer clear if this member is it, or above it
+            if clear.startswith(name) and (len(clear) == len(name) or clear[len(name)] == "/"):
                 self._clear = ""
         return name
 
-    def _check_parents(self, name: str) -> None:
-        end = name.rfind("/")
-        if end < 0 or name[:end] == self._clear:
-            return
+    def _check_parents(self, name: str, end: int) -> None:
         at = name.find("/")
         while at >= 0:
             parent = name[:at]

@@ -24,6 +24,7 @@ from runner.archive.checks import clean_name
 from runner.archive.headers import Header
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_DIR, _SYMLINK, _HARDLINK = tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE
 _FOLDER = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -42,15 +43,15 @@ class TreeWriter:
         if parent not in self._made:
             self._make_folders(parent)
         kind = header.type
-        if kind == tarfile.DIRTYPE:
+        if kind == _DIR:
             if name not in self._made:
                 os.mkdir(name, 0o700, dir_fd=self._root)
                 self._made.add(name)
             if name != ".":
                 self._folders.append((name, header.mode, header.mtime))
-        elif kind == tarfile.SYMTYPE:
+        elif kind == _SYMLINK:
             os.symlink(header.linkname, name, dir_fd=self._root)
-        elif kind == tarfile.LNKTYPE:  # the checks made sure: an earlier file of this archive
+        elif kind == _HARDLINK:  # the checks made sure: an earlier file of this archive
             os.link(clean_name(header.linkname), name, src_dir_fd=self._root,
                     dst_dir_fd=self._root, follow_symlinks=False)  # fmt: skip
         else:

@@ -48,6 +48,7 @@ class Feed:
         self._forward = forward
         self._held: deque[tuple[int, bytes]] = deque()  # (offset, chunk): read, not forwarded
         self._cur = b""  # the chunk being read
+        self._view = memoryview(self._cur)  # of _cur: member data is handed on as slices of it
         self._at = 0  # read position in _cur
         self._base = 0  # stream offset of _cur[0]
         self.watermark = 0 if gated else UNGATED
@@ -63,7 +64,7 @@ class Feed:
             return False
         self._held.append((self._base, self._cur))
         self._base += len(self._cur)
-        self._cur, self._at = more, 0
+        self._cur, self._view, self._at = more, memoryview(more), 0
         while self._held and _end(self._held[0]) <= self.watermark:
             self._forward(self._held.popleft()[1])
         return True
@@ -93,19 +94,29 @@ class Feed:
         self._at += size
         return True
 
-    def pieces(self, size: int) -> list[memoryview] | None:
-        """The next ``size`` bytes as views into the chunks they lie in (no copy); None if the
-        stream ends first."""
+    def over(self, size: int, padding: int, *, keep: bool) -> list[memoryview] | None:
+        """Past a member's ``size`` bytes of data and the ``padding`` after them; with ``keep``,
+        the data as views into the chunks it lies in (no copy), else []. None if the stream
+        ends first."""
+        end = self._at + size + padding
+        if end <= len(self._cur):  # the usual case: all of it in this chunk (one step a member)
+            out = [self._view[self._at : self._at + size]] if keep and size else []
+            self._at = end
+            return out
+        rest = self._pieces(size) if keep else ([] if self.step(size) else None)
+        return rest if rest is not None and self.step(padding) else None
+
+    def _pieces(self, size: int) -> list[memoryview] | None:
         out: list[memoryview] = []
         while size > len(self._cur) - self._at:
             if self._at < len(self._cur):
-                out.append(memoryview(self._cur)[self._at :])
+                out.append(self._view[self._at :])
             size -= len(self._cur) - self._at
             self._at = len(self._cur)
             if not self._next():
                 return None
         if size:
-            out.append(memoryview(self._cur)[self._at : self._at + size])
+            out.append(self._view[self._at : self._at + size])
         self._at += size
         return out
 
@@ -119,7 +130,7 @@ class Feed:
                 self._forward(chunk if end == len(chunk) else chunk[:end])
         self._held.clear()
         self._base += len(self._cur)
-        self._cur, self._at = b"", 0
+        self._cur, self._view, self._at = b"", memoryview(b""), 0
         for more in self._chunks:
             if self.watermark == UNGATED:
                 self._forward(more)
@@ -144,17 +155,13 @@ def chunks_of(source: Iterable[bytes] | IO[bytes], size: int) -> Iterator[bytes]
 OnMember = Callable[[Header, str, list[memoryview]], None]
 
 
-def _over_data(feed: Feed, header: Header, name: str, on_member: OnMember | None) -> None:
-    """Past a member's data (and its padding), handing the data to ``on_member`` if any."""
-    rest = padded(header.size)
-    if on_member is not None:
-        pieces = feed.pieces(header.size)
-        if pieces is None:
-            raise corrupt(f"the stream ends in the data of '{header.name}'")
-        on_member(header, name, pieces)
-        rest -= header.size
-    if not feed.step(rest):
-        raise corrupt(f"the stream ends in the data of '{header.name}'")
+def _cut_short(checker: MemberChecker, block: bytes, extended: Extended) -> ArchiveError:
+    if checker.members == 0 and not block and not extended:
+        return corrupt("empty file")
+    return ArchiveError(
+        "refused archive: truncated or corrupt (no end-of-archive marker after "
+        f"{checker.members} member(s))"
+    )
 
 
 def scan_fast(
@@ -173,12 +180,7 @@ def scan_fast(
     while True:
         block = feed.take(BLOCK)
         if len(block) < BLOCK:
-            if checker.members == 0 and not block and not extended:
-                raise corrupt("empty file")
-            raise ArchiveError(
-                "refused archive: truncated or corrupt (no end-of-archive marker after "
-                f"{checker.members} member(s))"
-            )
+            raise _cut_short(checker, block, extended)
         if block == ZEROS:
             if extended:
                 raise corrupt("an extended header with no member after it")
@@ -198,9 +200,14 @@ def scan_fast(
         if chain:
             extended, chain = Extended(), 0
         name = checker.check(header)
+        size = header.size
         if gated:
-            feed.watermark = max(feed.watermark, feed.position + padded(header.size))
-        _over_data(feed, header, name, on_member)
+            feed.watermark = max(feed.watermark, feed.position + padded(size))
+        pieces = feed.over(size, -size % BLOCK, keep=on_member is not None)
+        if pieces is None:
+            raise corrupt(f"the stream ends in the data of '{header.name}'")
+        if on_member is not None:
+            on_member(header, name, pieces)
     if not gated:
         feed.drain()
         return

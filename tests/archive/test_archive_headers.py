@@ -13,7 +13,8 @@ import pytest
 from runner.archive import ArchiveError, safe_extract, scan
 from runner.archive.checks import MemberChecker
 from runner.archive.extract import gnu_tar
-from runner.archive.headers import BLOCK, ZEROS, Header
+from runner.archive.headers import BLOCK, ZEROS, Header, parse
+from runner.archive.scanner import scan_fast
 from tests.archive.archives import M, tar_bytes
 
 ENGINES = [
@@ -120,6 +121,64 @@ HOSTILE = {
 }
 
 
+def with_fields(**fields: bytes) -> bytes:
+    """A GNU header block with numeric fields written as given, its checksum made to match."""
+    at = {"mode": 100, "size": 124, "mtime": 136, "checksum": 148}
+    block = bytearray(file("odd.txt", tarfile.GNU_FORMAT)[:BLOCK])
+    for field, value in fields.items():
+        block[at[field] : at[field] + len(value)] = value
+    if "checksum" not in fields:
+        block[148:156] = b"        "
+        block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"mode": b"644     "},  # space-padded, no NUL
+        {"mode": b"   644\0 "},  # leading spaces
+        {"mode": b"0000755\0", "mtime": b"\0" * 12},  # an empty field is 0
+        {"mtime": b"17777777777\0"},
+        {"mtime": b"\x80" + (2**40).to_bytes(11, "big")},  # GNU base-256
+        {"size": b"00000000001\0", "mode": b"0644\0xyz"},  # what follows a NUL is ignored
+        {"checksum": b"\0" * 8},  # no checksum at all: refused, as tarfile refuses it
+    ],
+    ids=[
+        "spaces after",
+        "spaces before",
+        "empty",
+        "octal max",
+        "base-256",
+        "after a NUL",
+        "no checksum",
+    ],
+)
+def test_numeric_fields_read_as_tarfile_reads_them(fields: dict[str, bytes]) -> None:
+    """The inline fast path and the careful one agree with tarfile (GNU's rules) on every
+    form of a numeric field that writers use."""
+    block = with_fields(**fields)
+    try:
+        expected = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        with pytest.raises(ArchiveError, match="bad checksum"):
+            parse(block)
+        return
+    got = parse(block)
+    assert (got.mode, got.size, got.mtime) == (expected.mode, expected.size, expected.mtime)
+
+
+def test_a_header_of_garbage_is_a_bad_checksum() -> None:
+    """Not "bad number": garbage in the other numeric fields fails the checksum first, and
+    a field that is not a number, in a header whose checksum matches, says which."""
+    garbage = bytearray((i * 37 + 11) % 256 for i in range(BLOCK))
+    garbage[148:156] = b"0012345\0"
+    with pytest.raises(ArchiveError, match="bad checksum"):
+        parse(bytes(garbage))
+    with pytest.raises(ArchiveError, match="bad number"):
+        parse(with_fields(mode=b"64x4\0\0\0\0"))
+
+
 def snapshot(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
@@ -198,6 +257,35 @@ def test_chunk_boundaries_anywhere(size: int) -> None:
         assert result.members == 6
         expected = data if not gated else data[: members_end(data)] + ZEROS * 2
         assert b"".join(seen) == expected
+
+
+@pytest.mark.parametrize("size", [1, 3, 511, 512, 513, 700, 4096 + 7, 1 << 20])
+def test_member_data_reaches_the_writer_whole_across_chunk_boundaries(size: int) -> None:
+    """What the direct writer gets of each member is its data, whole and without padding,
+    wherever the chunks end (in the data, in the padding, or right at a header)."""
+    big = bytes(range(256)) * 50
+    data = archive(header(tarfile.TarInfo("big"), data=big), header(tarfile.TarInfo("empty")))
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    got: dict[str, bytes] = {}
+
+    def keep(header: Header, name: str, pieces: list[memoryview]) -> None:
+        got[name] = b"".join(pieces)
+
+    scan_fast(chunks, MemberChecker(), lambda _: None, gated=False, chunk=size, on_member=keep)
+    assert got == {"ok": b"", "ok/one.txt": b"1" * 700, "ok/two.txt": b"2", "big": big,
+                   "empty": b""}  # fmt: skip
+
+
+@pytest.mark.parametrize("cut", [BLOCK + 100, BLOCK + 12700, BLOCK + 12750])
+def test_a_stream_cut_in_a_members_data_or_padding_is_refused(cut: int) -> None:
+    """Cut in the data, at its end (before the padding), or in the padding."""
+    start = members_end(GOOD)
+    data = archive(header(tarfile.TarInfo("big"), data=bytes(12700)))[: start + cut]
+    for chunk in (cut, 511):
+        chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+        with pytest.raises(ArchiveError, match="ends in the data of 'big'"):
+            scan_fast(chunks, MemberChecker(), lambda _: None, gated=False, chunk=chunk,
+                      on_member=lambda *_: None)  # fmt: skip
 
 
 def test_a_name_below_a_folder_that_became_a_link_is_refused() -> None:
