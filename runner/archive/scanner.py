@@ -103,7 +103,9 @@ class Feed:
             out = [self._view[self._at : self._at + size]] if keep and size else []
             self._at = end
             return out
-        rest = self._pieces(size) if keep else ([] if self.step(size) else None)
+        if not keep:
+            return [] if self.step(size + padding) else None
+        rest = self._pieces(size)
         return rest if rest is not None and self.step(padding) else None
 
     def _pieces(self, size: int) -> list[memoryview] | None:
