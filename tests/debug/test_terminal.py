@@ -34,6 +34,10 @@ def _drive(project: Path) -> None:
         screen = term.wait_for("/dev/pts/")  # a terminal inside, too
         assert "B=sourced J=build" in screen
         assert "Running in SSH mode. Avoid deploying." in screen
+        # Type on only once the shell is back at its prompt: a line typed ahead sits in the
+        # terminal's queue, and the Ctrl-C below flushes it with no prompt drawn in between,
+        # so the prompts would not add up (a CI failure).
+        term.wait_for(PROMPT, after=1)
 
         term.type("sleep 30")
         term.wait_for("sleep 30\n")
